@@ -1,0 +1,580 @@
+//! Run cards: a TOML file that says which events to read, which final state
+//! to select and how to split, train and evaluate.
+//!
+//! A card deserializes into [`RunCard`]; unknown keys are errors with a
+//! "did you mean" hint, and [`RunCard::load`] validates ranges and resolves
+//! input paths (relative paths are taken from the card's folder, globs are
+//! expanded) into a [`ResolvedInputs`]. Every key is documented on its field
+//! below with its default and unit; `cards/*.toml` show them in use.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// An error in a run card, naming the card file.
+#[derive(Debug, thiserror::Error)]
+pub enum CardError {
+    /// The card could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The card.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or holds an unknown key or a value of the wrong type.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The card.
+        path: PathBuf,
+        /// What is wrong, where, and a hint.
+        message: String,
+    },
+    /// A value is out of its valid range or the inputs do not resolve.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The card.
+        path: PathBuf,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+}
+
+/// A run card (TOML).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunCard {
+    /// Name of the study, used for output names. Required.
+    pub name: String,
+    /// Seed of every random choice (splits, training, evaluation). Default 0.
+    #[serde(default)]
+    pub seed: u64,
+    /// Folder for outputs, relative to the card's folder. Default `../out/<name>`.
+    #[serde(default)]
+    pub output: Option<PathBuf>,
+    /// Where the events come from.
+    pub inputs: Inputs,
+    /// Names of the Delphes collections (branches) to read.
+    #[serde(default)]
+    pub delphes: Collections,
+    /// The parton-level (latent, z) particles, in the order of the z columns.
+    pub partons: Vec<PartonSpec>,
+    /// Detector-level cuts and conventions.
+    #[serde(default)]
+    pub detector: DetectorSpec,
+    /// The detector-level (x) objects, in the order of the x columns.
+    pub objects: Vec<ObjectSpec>,
+    /// How aligned events are split into train, validation and test.
+    #[serde(default)]
+    pub splits: Splits,
+    /// Model settings (see the model module); kept as given here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<toml::Table>,
+    /// Training settings (see the train module); kept as given here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train: Option<toml::Table>,
+}
+
+/// The input files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inputs {
+    /// Matched pairs: each LHE file with the Delphes file simulated from it.
+    /// Either `pairs` or the two globs `lhe` and `delphes` must be given.
+    #[serde(default)]
+    pub pairs: Vec<InputPair>,
+    /// Glob of LHE files (plain or gzipped), relative to the card's folder.
+    /// Files are paired with the `delphes` glob's by their stem
+    /// (`zee_3.lhe.gz` with `zee_3.root`).
+    #[serde(default)]
+    pub lhe: Option<String>,
+    /// Glob of Delphes ROOT files, relative to the card's folder.
+    #[serde(default)]
+    pub delphes: Option<String>,
+    /// Name of the Delphes tree. Default `Delphes`; the highest cycle is read.
+    #[serde(default = "default_tree")]
+    pub tree: String,
+    /// How a Delphes entry finds its LHE event: `event-number` (default; the
+    /// entry's `Event.Number` is the 0-based position of the event in the LHE
+    /// file) or `entry` (entry i is LHE event i; allowed only when both files
+    /// hold the same number of events).
+    #[serde(default)]
+    pub align: Align,
+}
+
+/// One LHE file and the Delphes file of the same events.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputPair {
+    /// LHE file (plain or gzipped).
+    pub lhe: PathBuf,
+    /// Delphes ROOT file.
+    pub delphes: PathBuf,
+}
+
+/// How Delphes entries are matched to LHE events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Align {
+    /// By `Event.Number` (0-based LHE position).
+    #[default]
+    EventNumber,
+    /// By entry index, only when the counts agree.
+    Entry,
+}
+
+fn default_tree() -> String {
+    "Delphes".into()
+}
+
+/// Names of the Delphes collections; other Delphes cards use other names
+/// (`JetPUPPI`, `PuppiMissingET`, `ElectronMedium`, ...).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Collections {
+    /// Electrons. Default `Electron`.
+    pub electron: String,
+    /// Muons. Default `Muon`.
+    pub muon: String,
+    /// Photons. Default `Photon`.
+    pub photon: String,
+    /// Jets. Default `Jet`.
+    pub jet: String,
+    /// Missing transverse energy. Default `MissingET`.
+    pub missing_et: String,
+    /// Event records holding `Number`. Default `Event`.
+    pub event: String,
+}
+
+impl Default for Collections {
+    fn default() -> Self {
+        Self {
+            electron: "Electron".into(),
+            muon: "Muon".into(),
+            photon: "Photon".into(),
+            jet: "Jet".into(),
+            missing_et: "MissingET".into(),
+            event: "Event".into(),
+        }
+    }
+}
+
+/// A parton-level particle of z, taken from the LHE record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartonSpec {
+    /// Column name stem: the columns are `z_<name>_px`, `_py`, `_pz`, `_e`.
+    /// Lowercase letters, digits and `_`.
+    pub name: String,
+    /// PDG id to match (11 e-, -11 e+, -12 nu_e~, 5 b, -5 b~, 2 u, -1 d~, ...).
+    pub pdg: i32,
+    /// LHE status to match (ISTUP). Default 1 (outgoing final state).
+    #[serde(default = "default_status")]
+    pub status: i32,
+    /// Mass in GeV used for the energy, E = sqrt(|p|^2 + m^2). Default 0;
+    /// the reference code uses 4.7 for b quarks. Range: >= 0.
+    #[serde(default)]
+    pub mass: f64,
+}
+
+fn default_status() -> i32 {
+    1
+}
+
+/// Cuts on one Delphes collection. An object passes when pT > `pt_min` and
+/// |eta| < `eta_max`; `count` then demands an exact number of passing objects.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cuts {
+    /// Lower pT threshold, GeV (strict). Default 0. Range: >= 0.
+    #[serde(default)]
+    pub pt_min: f64,
+    /// Upper |eta| threshold (strict). Default: none. Range: > 0.
+    #[serde(default)]
+    pub eta_max: Option<f64>,
+    /// Exact number of passing objects an event must have; 0 is a veto.
+    /// Default: no requirement.
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+impl Cuts {
+    /// Whether an object with this pT (GeV) and eta passes.
+    pub fn accepts(&self, pt: f64, eta: f64) -> bool {
+        pt > self.pt_min && self.eta_max.is_none_or(|m| eta.abs() < m)
+    }
+}
+
+/// Detector-level selection and conventions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorSpec {
+    /// Electron cuts. Default: none.
+    #[serde(default)]
+    pub electron: Option<Cuts>,
+    /// Muon cuts (`count = 0` is the reference code's muon veto). Default: none.
+    #[serde(default)]
+    pub muon: Option<Cuts>,
+    /// Photon cuts (`count = 0` is the reference code's photon veto). Default: none.
+    #[serde(default)]
+    pub photon: Option<Cuts>,
+    /// Jet cuts (ttbar: `pt_min = 20`, `count = 4`). Default: none.
+    #[serde(default)]
+    pub jet: Option<Cuts>,
+    /// How missing ET becomes a four-vector.
+    #[serde(default)]
+    pub met_convention: MetConvention,
+}
+
+/// Missing-ET four-vector convention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetConvention {
+    /// pz = 0, E = MET (the physical choice, default).
+    #[default]
+    Physical,
+    /// The reference code's: pz = MET sinh(MissingET.Eta), E = MET cosh(Eta).
+    Reference,
+}
+
+/// Which Delphes collection an object comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ObjectKind {
+    /// The `electron` collection.
+    Electron,
+    /// The `muon` collection.
+    Muon,
+    /// The `photon` collection.
+    Photon,
+    /// The `jet` collection.
+    Jet,
+    /// The `missing_et` collection (one per event).
+    MissingEt,
+}
+
+/// A detector-level object of x.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectSpec {
+    /// Column name stem: the columns are `x_<name>_px`, `_py`, `_pz`, `_e`.
+    pub name: String,
+    /// The collection it comes from.
+    pub from: ObjectKind,
+    /// For charged objects: the charge it must have (-1 or +1); the event
+    /// must hold exactly one passing object of that charge. Default: any.
+    #[serde(default)]
+    pub charge: Option<i32>,
+    /// 1-based rank in descending pT among the passing objects of the
+    /// collection (jet1 = 1). Default 1.
+    #[serde(default = "default_rank")]
+    pub rank: u32,
+}
+
+fn default_rank() -> u32 {
+    1
+}
+
+/// Train, validation and test splits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Splits {
+    /// Fraction of events for validation. Default 0.1. Range: [0, 1).
+    #[serde(default = "default_validation")]
+    pub validation: f64,
+    /// Fraction of events for testing. Default 0.2. Range: [0, 1),
+    /// validation + test < 1. Ignored when `test_last` is set.
+    #[serde(default = "default_test")]
+    pub test: f64,
+    /// If set, the last N aligned events (in input order) form the test
+    /// split, as in the paper (N = 160,000). Default: unset.
+    #[serde(default)]
+    pub test_last: Option<u64>,
+}
+
+fn default_validation() -> f64 {
+    0.1
+}
+
+fn default_test() -> f64 {
+    0.2
+}
+
+impl Default for Splits {
+    fn default() -> Self {
+        Self { validation: default_validation(), test: default_test(), test_last: None }
+    }
+}
+
+/// Input pairs after globs and relative paths are resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResolvedInputs {
+    /// The pairs, in natural order of their file names.
+    pub pairs: Vec<InputPair>,
+}
+
+impl RunCard {
+    /// Reads, parses and validates a card.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, CardError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| CardError::Io { path: path.to_path_buf(), source })?;
+        let card = Self::parse(&text).map_err(|message| CardError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        card.validate()
+            .map_err(|message| CardError::Invalid { path: path.to_path_buf(), message })?;
+        Ok(card)
+    }
+
+    /// Parses card text; unknown keys get a "did you mean" hint.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| with_hint(&e.to_string()))
+    }
+
+    /// Checks ranges and consistency.
+    pub fn validate(&self) -> Result<(), String> {
+        let stem_ok = |s: &str| {
+            !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if self.partons.is_empty() || self.objects.is_empty() {
+            return Err("`partons` and `objects` must each list at least one entry".into());
+        }
+        let mut seen = BTreeSet::new();
+        for p in &self.partons {
+            if !stem_ok(&p.name) || !seen.insert(&p.name) {
+                return Err(format!(
+                    "parton name {:?} must be unique and use lowercase letters, digits and `_`",
+                    p.name
+                ));
+            }
+            if !(p.mass >= 0.0 && p.mass.is_finite()) {
+                return Err(format!("parton {:?}: mass must be >= 0 GeV, got {}", p.name, p.mass));
+            }
+        }
+        let mut seen = BTreeSet::new();
+        for o in &self.objects {
+            if !stem_ok(&o.name) || !seen.insert(&o.name) {
+                return Err(format!(
+                    "object name {:?} must be unique and use lowercase letters, digits and `_`",
+                    o.name
+                ));
+            }
+            if o.rank == 0 {
+                return Err(format!("object {:?}: rank is 1-based, got 0", o.name));
+            }
+            if let Some(q) = o.charge {
+                if q != -1 && q != 1 {
+                    return Err(format!("object {:?}: charge must be -1 or 1, got {q}", o.name));
+                }
+                if matches!(o.from, ObjectKind::Jet | ObjectKind::Photon | ObjectKind::MissingEt) {
+                    return Err(format!("object {:?}: a {:?} has no charge", o.name, o.from));
+                }
+            }
+        }
+        for (name, cuts) in [
+            ("electron", &self.detector.electron),
+            ("muon", &self.detector.muon),
+            ("photon", &self.detector.photon),
+            ("jet", &self.detector.jet),
+        ] {
+            if let Some(c) = cuts {
+                if !(c.pt_min >= 0.0) {
+                    return Err(format!("detector.{name}.pt_min must be >= 0 GeV"));
+                }
+                if c.eta_max.is_some_and(|m| !(m > 0.0)) {
+                    return Err(format!("detector.{name}.eta_max must be > 0"));
+                }
+            }
+        }
+        let s = &self.splits;
+        if !(0.0..1.0).contains(&s.validation) || !(0.0..1.0).contains(&s.test) {
+            return Err("splits.validation and splits.test must be in [0, 1)".into());
+        }
+        if s.test_last.is_none() && s.validation + s.test >= 1.0 {
+            return Err("splits.validation + splits.test must be < 1".into());
+        }
+        let i = &self.inputs;
+        if i.pairs.is_empty() && (i.lhe.is_none() || i.delphes.is_none()) {
+            return Err("inputs: give `pairs`, or both `lhe` and `delphes` globs".into());
+        }
+        Ok(())
+    }
+
+    /// The z column stems, in order.
+    pub fn parton_names(&self) -> Vec<String> {
+        self.partons.iter().map(|p| p.name.clone()).collect()
+    }
+
+    /// The x column stems, in order.
+    pub fn object_names(&self) -> Vec<String> {
+        self.objects.iter().map(|o| o.name.clone()).collect()
+    }
+
+    /// The output folder: `output` relative to `card_dir`, or `out/<name>`
+    /// beside the card's folder.
+    pub fn output_dir(&self, card_dir: &Path) -> PathBuf {
+        match &self.output {
+            Some(p) => card_dir.join(p),
+            None => card_dir.join("..").join("out").join(&self.name),
+        }
+    }
+
+    /// Resolves the inputs against the card's folder: expands globs, pairs
+    /// files by stem and checks that every file exists.
+    pub fn resolve_inputs(&self, card_dir: &Path) -> Result<ResolvedInputs, String> {
+        let mut pairs: Vec<InputPair> = self
+            .inputs
+            .pairs
+            .iter()
+            .map(|p| InputPair { lhe: card_dir.join(&p.lhe), delphes: card_dir.join(&p.delphes) })
+            .collect();
+        if let (Some(lhe), Some(delphes)) = (&self.inputs.lhe, &self.inputs.delphes) {
+            let lhe_files = expand(card_dir, lhe)?;
+            let root_files = expand(card_dir, delphes)?;
+            for l in &lhe_files {
+                let stem = file_stem(l);
+                let partner = root_files.iter().find(|r| file_stem(r) == stem).ok_or_else(|| {
+                    format!("inputs: {} has no Delphes file with the stem {stem:?}", l.display())
+                })?;
+                pairs.push(InputPair { lhe: l.clone(), delphes: partner.clone() });
+            }
+            if let Some(r) = root_files.iter().find(|r| !lhe_files.iter().any(|l| file_stem(l) == file_stem(r))) {
+                return Err(format!("inputs: {} has no LHE file with the same stem", r.display()));
+            }
+        }
+        for p in &pairs {
+            for f in [&p.lhe, &p.delphes] {
+                if !f.is_file() {
+                    return Err(format!("inputs: {} does not exist", f.display()));
+                }
+            }
+        }
+        pairs.sort_by(|a, b| natural_key(&a.lhe).cmp(&natural_key(&b.lhe)));
+        Ok(ResolvedInputs { pairs })
+    }
+}
+
+fn expand(card_dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let full = card_dir.join(pattern);
+    let full = full.to_string_lossy();
+    let paths = glob::glob(&full).map_err(|e| format!("inputs: bad glob {pattern:?}: {e}"))?;
+    let files: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+    if files.is_empty() {
+        return Err(format!("inputs: the glob {full:?} matches no file"));
+    }
+    Ok(files)
+}
+
+/// The file name without `.lhe`, `.lhe.gz`, `.gz` or `.root`.
+fn file_stem(p: &Path) -> String {
+    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    for ext in [".lhe.gz", ".lhef.gz", ".lhe", ".lhef", ".root", ".gz"] {
+        if let Some(s) = name.strip_suffix(ext) {
+            return s.to_string();
+        }
+    }
+    name
+}
+
+/// Sorts `x_2` before `x_10`.
+fn natural_key(p: &Path) -> Vec<(String, u64)> {
+    let s = p.to_string_lossy();
+    let mut key = Vec::new();
+    let mut text = String::new();
+    let mut num = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+        } else {
+            if !num.is_empty() {
+                key.push((std::mem::take(&mut text), num.parse().unwrap_or(u64::MAX)));
+                num.clear();
+            }
+            text.push(c);
+        }
+    }
+    key.push((text, num.parse().unwrap_or(0)));
+    key
+}
+
+/// Adds "did you mean" to serde's "unknown field `x`, expected one of `a`, `b`".
+pub fn with_hint(message: &str) -> String {
+    let Some(start) = message.find("unknown field `") else {
+        return message.to_string();
+    };
+    let rest = &message[start + 15..];
+    let Some(end) = rest.find('`') else { return message.to_string() };
+    let unknown = &rest[..end];
+    let candidates: Vec<&str> = rest[end..]
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .collect();
+    let best = candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(unknown, c), *c))
+        .min();
+    match best {
+        Some((d, c)) if d <= 3 || c.contains(unknown) || unknown.contains(c) => {
+            format!("{}\nhint: did you mean `{c}`?", message.trim_end())
+        }
+        _ => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+name = "t"
+[inputs]
+pairs = [{ lhe = "a.lhe", delphes = "a.root" }]
+[[partons]]
+name = "em"
+pdg = 11
+[[objects]]
+name = "em"
+from = "electron"
+charge = -1
+"#;
+
+    #[test]
+    fn minimal_card_gets_defaults() {
+        let card = RunCard::parse(MINIMAL).unwrap();
+        card.validate().unwrap();
+        assert_eq!(card.inputs.tree, "Delphes");
+        assert_eq!(card.delphes.jet, "Jet");
+        assert_eq!(card.partons[0].status, 1);
+        assert_eq!(card.splits.validation, 0.1);
+        assert_eq!(card.detector.met_convention, MetConvention::Physical);
+    }
+
+    #[test]
+    fn unknown_key_gets_did_you_mean() {
+        let text = MINIMAL.replace("pdg = 11", "pdg = 11\nstatsu = 1");
+        let err = RunCard::parse(&text).unwrap_err();
+        assert!(err.contains("hint: did you mean `status`?"), "{err}");
+        assert!(err.contains("line"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_values_are_rejected() {
+        let text = MINIMAL.replace("charge = -1", "charge = 2");
+        assert!(RunCard::parse(&text).unwrap().validate().unwrap_err().contains("charge"));
+        let text = format!("{MINIMAL}\n[splits]\nvalidation = 0.6\ntest = 0.5\n");
+        assert!(RunCard::parse(&text).unwrap().validate().unwrap_err().contains("< 1"));
+    }
+
+    #[test]
+    fn stems_pair_and_sort_naturally() {
+        assert_eq!(file_stem(Path::new("/d/zee_3.lhe.gz")), "zee_3");
+        assert_eq!(file_stem(Path::new("zee_3.root")), "zee_3");
+        let mut v = vec![PathBuf::from("z_10.lhe"), PathBuf::from("z_9.lhe")];
+        v.sort_by_key(|p| natural_key(p));
+        assert_eq!(v[0], PathBuf::from("z_9.lhe"));
+    }
+}

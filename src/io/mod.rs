@@ -1,0 +1,5 @@
+//! Readers of the input formats.
+
+pub mod delphes;
+pub mod lhe;
+pub mod root;

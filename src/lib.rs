@@ -1,0 +1,69 @@
+//! # otus
+//!
+//! Learn a fast detector simulator (and an unfolder) from unpaired
+//! parton-level and detector-level events, following OTUS (J. N. Howard,
+//! S. Mandt, D. Whiteson, Y. Yang, "Learning to simulate high energy particle
+//! collisions from unlabeled data", Sci. Rep. 12, 7567 (2022)).
+//!
+//! The modules follow the pipeline:
+//! - [`io`]: LHE and Delphes (ROOT) readers;
+//! - [`card`]: run cards;
+//! - [`select`]: final-state selection, alignment and cut-flow;
+//! - [`frames`]: column names and Parquet frames;
+//! - [`ingest`]: the ingest stage, from files to a frame;
+//! - [`inspect`]: what a file holds;
+//! - [`physics`]: four-vectors and invariant masses.
+//!
+//! The library never prints; it logs through the `log` facade and reports
+//! progress through [`Progress`].
+#![warn(missing_docs)]
+
+pub mod card;
+pub mod frames;
+pub mod ingest;
+pub mod inspect;
+pub mod io;
+pub mod physics;
+pub mod select;
+
+/// Any error of the library; every variant names the file involved.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A run card.
+    #[error(transparent)]
+    Card(#[from] card::CardError),
+    /// An LHE file.
+    #[error(transparent)]
+    Lhe(#[from] io::lhe::LheError),
+    /// A Delphes file.
+    #[error(transparent)]
+    Delphes(#[from] io::delphes::DelphesError),
+    /// A ROOT file.
+    #[error(transparent)]
+    Root(#[from] io::root::RootError),
+    /// A frame.
+    #[error(transparent)]
+    Frame(#[from] frames::FrameError),
+    /// Inputs that cannot be aligned.
+    #[error("{0}")]
+    Alignment(String),
+    /// Anything else, with its context.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Receives progress of long work (the binary shows a bar or log lines).
+pub trait Progress: Sync {
+    /// A stage starts with `total` units of work.
+    fn start(&self, stage: &str, total: u64);
+    /// `units` more are done.
+    fn advance(&self, units: u64);
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+}
