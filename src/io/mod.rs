@@ -1,0 +1,3 @@
+//! Input readers.
+
+pub mod root;

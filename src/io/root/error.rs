@@ -1,0 +1,120 @@
+//! Error type of the ROOT reader.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while reading a ROOT file.
+///
+/// Every message names the file; messages about tree data also name the tree,
+/// the branch and the entry range (and the basket where one is involved).
+#[derive(Debug, thiserror::Error)]
+pub enum RootError {
+    /// The operating system failed to open or read the file.
+    #[error("{path}: cannot read file: {source}")]
+    Io {
+        /// File path.
+        path: PathBuf,
+        /// Underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file does not start with the ROOT magic bytes.
+    #[error("{path}: not a ROOT file (expected the magic bytes \"root\" at offset 0)")]
+    NotRoot {
+        /// File path.
+        path: PathBuf,
+    },
+    /// A structure in the file is inconsistent or truncated.
+    #[error("{path}: malformed ROOT file while reading {context}: {detail}")]
+    Malformed {
+        /// File path.
+        path: PathBuf,
+        /// What was being read.
+        context: String,
+        /// What was expected and what was found.
+        detail: String,
+    },
+    /// The file uses a feature this reader deliberately does not implement.
+    #[error("{path}: unsupported ROOT feature in {context}: {detail}")]
+    Unsupported {
+        /// File path.
+        path: PathBuf,
+        /// What was being read.
+        context: String,
+        /// What is unsupported and why.
+        detail: String,
+    },
+    /// No tree of that name among the file's keys.
+    #[error("{path}: no TTree named '{name}' in this file; the file holds {available}")]
+    NoSuchTree {
+        /// File path.
+        path: PathBuf,
+        /// Requested tree name.
+        name: String,
+        /// Human-readable list of the keys present.
+        available: String,
+    },
+    /// No branch of that name in the tree.
+    #[error("{path}: tree '{tree}' has no branch '{branch}'{hint}")]
+    NoSuchBranch {
+        /// File path.
+        path: PathBuf,
+        /// Tree name.
+        tree: String,
+        /// Requested branch name.
+        branch: String,
+        /// Suggestions (may be empty).
+        hint: String,
+    },
+    /// The branch exists but cannot be read the way it was asked.
+    #[error("{path}: tree '{tree}', branch '{branch}' ({type_name}): {detail}")]
+    BranchType {
+        /// File path.
+        path: PathBuf,
+        /// Tree name.
+        tree: String,
+        /// Branch name.
+        branch: String,
+        /// Type description of the branch.
+        type_name: String,
+        /// What was expected.
+        detail: String,
+    },
+    /// The requested entry range is outside the tree.
+    #[error("{path}: tree '{tree}', branch '{branch}': entry range {start}..{end} is invalid (the tree has {entries} entries)")]
+    BadRange {
+        /// File path.
+        path: PathBuf,
+        /// Tree name.
+        tree: String,
+        /// Branch name.
+        branch: String,
+        /// Requested start.
+        start: u64,
+        /// Requested end (exclusive).
+        end: u64,
+        /// Entries in the tree.
+        entries: u64,
+    },
+    /// A basket could not be read, decompressed or decoded.
+    #[error("{path}: tree '{tree}', branch '{branch}', basket {basket} (entries {basket_start}..{basket_end}), reading entries {start}..{end}: {detail}")]
+    Basket {
+        /// File path.
+        path: PathBuf,
+        /// Tree name.
+        tree: String,
+        /// Branch name.
+        branch: String,
+        /// Basket index within the branch.
+        basket: usize,
+        /// First entry of the basket.
+        basket_start: u64,
+        /// End entry (exclusive) of the basket.
+        basket_end: u64,
+        /// Requested start.
+        start: u64,
+        /// Requested end (exclusive).
+        end: u64,
+        /// What went wrong.
+        detail: String,
+    },
+}

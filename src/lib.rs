@@ -1,0 +1,3 @@
+//! otus library crate.
+
+pub mod io;
