@@ -80,7 +80,9 @@ pub enum RootError {
         detail: String,
     },
     /// The requested entry range is outside the tree.
-    #[error("{path}: tree '{tree}', branch '{branch}': entry range {start}..{end} is invalid (the tree has {entries} entries)")]
+    #[error(
+        "{path}: tree '{tree}', branch '{branch}': entry range {start}..{end} is invalid (the tree has {entries} entries)"
+    )]
     BadRange {
         /// File path.
         path: PathBuf,
@@ -96,7 +98,9 @@ pub enum RootError {
         entries: u64,
     },
     /// A basket could not be read, decompressed or decoded.
-    #[error("{path}: tree '{tree}', branch '{branch}', basket {basket} (entries {basket_start}..{basket_end}), reading entries {start}..{end}: {detail}")]
+    #[error(
+        "{path}: tree '{tree}', branch '{branch}', basket {basket} (entries {basket_start}..{basket_end}), reading entries {start}..{end}: {detail}"
+    )]
     Basket {
         /// File path.
         path: PathBuf,

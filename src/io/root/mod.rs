@@ -85,7 +85,11 @@ pub(crate) struct Source {
 }
 
 impl Source {
-    pub(crate) fn malformed(&self, context: impl Into<String>, detail: impl Into<String>) -> RootError {
+    pub(crate) fn malformed(
+        &self,
+        context: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> RootError {
         RootError::Malformed {
             path: self.path.clone(),
             context: context.into(),
@@ -101,9 +105,9 @@ impl Source {
         match end {
             Some((o, e)) if e <= self.len => {
                 let mut buf = vec![0u8; len];
-                self.file
-                    .read_exact_at(&mut buf, o)
-                    .map_err(|e| format!("{what}: read of {len} bytes at offset {o} failed: {e}"))?;
+                self.file.read_exact_at(&mut buf, o).map_err(|e| {
+                    format!("{what}: read of {len} bytes at offset {o} failed: {e}")
+                })?;
                 Ok(buf)
             }
             _ => Err(format!(
@@ -215,7 +219,9 @@ impl RootFile {
             format!("key list of directory '{}'", prefix.trim_end_matches('/'))
         };
         if visited.contains(&seek_keys) || depth > MAX_DIR_DEPTH {
-            return Err(self.src.malformed(&what, "directory structure loops or is too deep"));
+            return Err(self
+                .src
+                .malformed(&what, "directory structure loops or is too deep"));
         }
         visited.push(seek_keys);
         if nbytes_keys == 0 {
@@ -237,9 +243,14 @@ impl RootFile {
             c.set_pos(usize::try_from(head.keylen).map_err(|_| "negative fKeylen".to_string())?)?;
             let n = c.i32()?;
             if n < 0 || n as usize > c.remaining() / 18 {
-                return Err(format!("the list claims {n} keys in {} bytes", c.remaining()));
+                return Err(format!(
+                    "the list claims {n} keys in {} bytes",
+                    c.remaining()
+                ));
             }
-            (0..n).map(|_| read_key(&mut c)).collect::<Result<Vec<_>, _>>()
+            (0..n)
+                .map(|_| read_key(&mut c))
+                .collect::<Result<Vec<_>, _>>()
         })();
         let keys = parsed.map_err(|e| self.src.malformed(&what, e))?;
         for key in keys {
@@ -320,7 +331,10 @@ impl RootFile {
             });
         };
         let key = &self.keys[i];
-        let what = format!("TTree '{base}' (cycle {}, key at byte {})", key.cycle, key.seek_key);
+        let what = format!(
+            "TTree '{base}' (cycle {}, key at byte {})",
+            key.cycle, key.seek_key
+        );
         let (data, keylen) = self
             .src
             .read_object(key, &what)

@@ -269,9 +269,10 @@ pub(crate) fn read_object_any(c: &mut Cursor, ctx: &mut Context) -> PResult<Obj>
         name
     } else {
         let r = (tag & !K_CLASS_MASK) as usize;
-        ctx.classes.get(&r).cloned().ok_or_else(|| {
-            format!("object at position {beg} refers to unknown class tag {r}")
-        })?
+        ctx.classes
+            .get(&r)
+            .cloned()
+            .ok_or_else(|| format!("object at position {beg} refers to unknown class tag {r}"))?
     };
     if ctx.depth >= MAX_DEPTH {
         return Err(format!("objects nested deeper than {MAX_DEPTH} levels"));
@@ -530,10 +531,7 @@ pub(crate) fn read_ttree(c: &mut Cursor) -> PResult<RawTree> {
         }
     }
     // fLeaves, fAliases, fIndex... are not needed.
-    Ok(RawTree {
-        entries,
-        branches,
-    })
+    Ok(RawTree { entries, branches })
 }
 
 #[cfg(test)]
@@ -541,7 +539,9 @@ mod tests {
     use super::*;
 
     fn bc(body: &[u8]) -> Vec<u8> {
-        let mut v = ((body.len() as u32) | K_BYTE_COUNT_MASK).to_be_bytes().to_vec();
+        let mut v = ((body.len() as u32) | K_BYTE_COUNT_MASK)
+            .to_be_bytes()
+            .to_vec();
         v.extend_from_slice(body);
         v
     }
@@ -579,8 +579,14 @@ mod tests {
         let mut ctx = Context::default();
         assert!(matches!(read_object_any(&mut c, &mut ctx).unwrap(), Obj::Other(n) if n == "TFoo"));
         assert!(matches!(read_object_any(&mut c, &mut ctx).unwrap(), Obj::Other(n) if n == "TFoo"));
-        assert!(matches!(read_object_any(&mut c, &mut ctx).unwrap(), Obj::Null));
-        assert!(matches!(read_object_any(&mut c, &mut ctx).unwrap(), Obj::Reference));
+        assert!(matches!(
+            read_object_any(&mut c, &mut ctx).unwrap(),
+            Obj::Null
+        ));
+        assert!(matches!(
+            read_object_any(&mut c, &mut ctx).unwrap(),
+            Obj::Reference
+        ));
         assert_eq!(c.remaining(), 0);
     }
 

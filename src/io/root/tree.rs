@@ -214,7 +214,10 @@ fn leaf_basic(leaf: &RawLeaf) -> Result<NumType, String> {
         "TLeafD" => NumType::F64,
         "TLeafC" => return Err("unsupported: TLeafC (C string)".into()),
         "TLeafF16" | "TLeafD32" => {
-            return Err(format!("unsupported: {} (width depends on its range)", leaf.class_name));
+            return Err(format!(
+                "unsupported: {} (width depends on its range)",
+                leaf.class_name
+            ));
         }
         other => return Err(format!("unsupported: leaf class {other}")),
     })
@@ -274,11 +277,7 @@ fn classify(b: &RawBranch) -> (Kind, String) {
         let fixed = usize::try_from(leaf.len).unwrap_or(1).max(1);
         let jagged = el.ftype == 31 || leaf.has_leaf_count;
         return (
-            Kind::Numeric {
-                ty,
-                fixed,
-                jagged,
-            },
+            Kind::Numeric { ty, fixed, jagged },
             describe(ty, fixed, jagged),
         );
     }
@@ -296,11 +295,7 @@ fn classify(b: &RawBranch) -> (Kind, String) {
             let fixed = usize::try_from(leaf.len).unwrap_or(1).max(1);
             let jagged = leaf.has_leaf_count;
             (
-                Kind::Numeric {
-                    ty,
-                    fixed,
-                    jagged,
-                    },
+                Kind::Numeric { ty, fixed, jagged },
                 describe(ty, fixed, jagged),
             )
         }
@@ -319,13 +314,15 @@ fn basket_table(b: &RawBranch) -> Result<Vec<BasketLoc>, String> {
             b.basket_seek.len()
         ));
     }
-    let entries = u64::try_from(b.entries).map_err(|_| format!("negative fEntries {}", b.entries))?;
+    let entries =
+        u64::try_from(b.entries).map_err(|_| format!("negative fEntries {}", b.entries))?;
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let start = u64::try_from(b.basket_entry[i])
-            .map_err(|_| format!("negative fBasketEntry[{i}]"))?;
+        let start =
+            u64::try_from(b.basket_entry[i]).map_err(|_| format!("negative fBasketEntry[{i}]"))?;
         let end = if i + 1 < n {
-            u64::try_from(b.basket_entry[i + 1]).map_err(|_| format!("negative fBasketEntry[{}]", i + 1))?
+            u64::try_from(b.basket_entry[i + 1])
+                .map_err(|_| format!("negative fBasketEntry[{}]", i + 1))?
         } else {
             match b.basket_entry.get(n).and_then(|&e| u64::try_from(e).ok()) {
                 Some(e) if e > start && e <= entries => e,
@@ -443,11 +440,26 @@ fn push_f64(ty: NumType, b: &[u8], out: &mut Vec<f64>) {
     match ty {
         NumType::Bool | NumType::U8 => out.extend(b.iter().map(|&x| f64::from(x))),
         NumType::I8 => out.extend(b.iter().map(|&x| f64::from(x as i8))),
-        NumType::I16 => out.extend(b.chunks_exact(2).map(|c| f64::from(i16::from_be_bytes([c[0], c[1]])))),
-        NumType::U16 => out.extend(b.chunks_exact(2).map(|c| f64::from(u16::from_be_bytes([c[0], c[1]])))),
-        NumType::I32 => out.extend(b.chunks_exact(4).map(|c| f64::from(i32::from_be_bytes([c[0], c[1], c[2], c[3]])))),
-        NumType::U32 => out.extend(b.chunks_exact(4).map(|c| f64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))),
-        NumType::F32 => out.extend(b.chunks_exact(4).map(|c| f64::from(f32::from_be_bytes([c[0], c[1], c[2], c[3]])))),
+        NumType::I16 => out.extend(
+            b.chunks_exact(2)
+                .map(|c| f64::from(i16::from_be_bytes([c[0], c[1]]))),
+        ),
+        NumType::U16 => out.extend(
+            b.chunks_exact(2)
+                .map(|c| f64::from(u16::from_be_bytes([c[0], c[1]]))),
+        ),
+        NumType::I32 => out.extend(
+            b.chunks_exact(4)
+                .map(|c| f64::from(i32::from_be_bytes([c[0], c[1], c[2], c[3]]))),
+        ),
+        NumType::U32 => out.extend(
+            b.chunks_exact(4)
+                .map(|c| f64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))),
+        ),
+        NumType::F32 => out.extend(
+            b.chunks_exact(4)
+                .map(|c| f64::from(f32::from_be_bytes([c[0], c[1], c[2], c[3]]))),
+        ),
         NumType::I64 => out.extend(b.chunks_exact(8).map(|c| be8(c) as i64 as f64)),
         NumType::U64 => out.extend(b.chunks_exact(8).map(|c| be8(c) as f64)),
         NumType::F64 => out.extend(b.chunks_exact(8).map(|c| f64::from_bits(be8(c)))),
@@ -458,15 +470,30 @@ fn push_i64(ty: NumType, b: &[u8], out: &mut Vec<i64>) -> PResult<()> {
     match ty {
         NumType::Bool | NumType::U8 => out.extend(b.iter().map(|&x| i64::from(x))),
         NumType::I8 => out.extend(b.iter().map(|&x| i64::from(x as i8))),
-        NumType::I16 => out.extend(b.chunks_exact(2).map(|c| i64::from(i16::from_be_bytes([c[0], c[1]])))),
-        NumType::U16 => out.extend(b.chunks_exact(2).map(|c| i64::from(u16::from_be_bytes([c[0], c[1]])))),
-        NumType::I32 => out.extend(b.chunks_exact(4).map(|c| i64::from(i32::from_be_bytes([c[0], c[1], c[2], c[3]])))),
-        NumType::U32 => out.extend(b.chunks_exact(4).map(|c| i64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))),
+        NumType::I16 => out.extend(
+            b.chunks_exact(2)
+                .map(|c| i64::from(i16::from_be_bytes([c[0], c[1]]))),
+        ),
+        NumType::U16 => out.extend(
+            b.chunks_exact(2)
+                .map(|c| i64::from(u16::from_be_bytes([c[0], c[1]]))),
+        ),
+        NumType::I32 => out.extend(
+            b.chunks_exact(4)
+                .map(|c| i64::from(i32::from_be_bytes([c[0], c[1], c[2], c[3]]))),
+        ),
+        NumType::U32 => out.extend(
+            b.chunks_exact(4)
+                .map(|c| i64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))),
+        ),
         NumType::I64 => out.extend(b.chunks_exact(8).map(|c| be8(c) as i64)),
         NumType::U64 => {
             for c in b.chunks_exact(8) {
                 let v = be8(c);
-                out.push(i64::try_from(v).map_err(|_| format!("uint64 value {v} does not fit in int64"))?);
+                out.push(
+                    i64::try_from(v)
+                        .map_err(|_| format!("uint64 value {v} does not fit in int64"))?,
+                );
             }
         }
         NumType::F32 | NumType::F64 => return Err("floating-point branch; use read_f64".into()),
@@ -581,7 +608,10 @@ impl Tree {
         range: Range<u64>,
         mut push: impl FnMut(NumType, &[u8], &mut Vec<T>) -> PResult<()>,
     ) -> Result<Jagged<T>, RootError> {
-        let Kind::Numeric { ty, fixed, jagged, .. } = b.kind else {
+        let Kind::Numeric {
+            ty, fixed, jagged, ..
+        } = b.kind
+        else {
             return Err(self.type_error(b, "this branch type cannot be read"));
         };
         let (start, end) = (range.start, range.end);
@@ -596,7 +626,10 @@ impl Tree {
             });
         }
         let baskets = b.baskets.as_ref().map_err(|e| {
-            self.src.malformed(format!("tree '{}', branch '{}'", self.name, b.name), e.clone())
+            self.src.malformed(
+                format!("tree '{}', branch '{}'", self.name, b.name),
+                e.clone(),
+            )
         })?;
         let covered = baskets.last().map_or(0, |l| l.end);
         if end > covered {
@@ -606,7 +639,10 @@ impl Tree {
                 "the branch has no basket holding them"
             };
             return Err(self.src.malformed(
-                format!("tree '{}', branch '{}', entries {start}..{end}", self.name, b.name),
+                format!(
+                    "tree '{}', branch '{}', entries {start}..{end}",
+                    self.name, b.name
+                ),
                 format!("entries {covered}..{end} cannot be read: {why}"),
             ));
         }
@@ -650,7 +686,10 @@ impl Tree {
                     None => basket.data.get(e * item..(e + 1) * item),
                 };
                 let bytes = bytes.ok_or_else(|| {
-                    err(format!("entry {} lies outside the basket data", loc.start + e as u64))
+                    err(format!(
+                        "entry {} lies outside the basket data",
+                        loc.start + e as u64
+                    ))
                 })?;
                 if bytes.len() % item != 0 || (!jagged && bytes.len() != item) {
                     return Err(err(format!(
@@ -730,7 +769,8 @@ impl Tree {
         j.values
             .iter()
             .map(|&v| {
-                u32::try_from(v).map_err(|_| self.type_error(b, format!("count {v} is negative or too large")))
+                u32::try_from(v)
+                    .map_err(|_| self.type_error(b, format!("count {v} is negative or too large")))
             })
             .collect()
     }
