@@ -648,7 +648,8 @@ impl Tree {
         }
         let item = ty.size() * fixed;
         let mut out = Jagged {
-            offsets: Vec::with_capacity((end - start) as usize + 1),
+            // The entry count comes from the file: cap the up-front reservation.
+            offsets: Vec::with_capacity(((end - start) as usize).min(1 << 20) + 1),
             values: Vec::new(),
         };
         out.offsets.push(0);
