@@ -1,5 +1,6 @@
 //! Error type of the ROOT reader.
 
+use std::ops::Range;
 use std::path::PathBuf;
 
 /// Everything that can go wrong while reading a ROOT file.
@@ -98,27 +99,43 @@ pub enum RootError {
         entries: u64,
     },
     /// A basket could not be read, decompressed or decoded.
-    #[error(
-        "{path}: tree '{tree}', branch '{branch}', basket {basket} (entries {basket_start}..{basket_end}), reading entries {start}..{end}: {detail}"
-    )]
-    Basket {
-        /// File path.
-        path: PathBuf,
-        /// Tree name.
-        tree: String,
-        /// Branch name.
-        branch: String,
-        /// Basket index within the branch.
-        basket: usize,
-        /// First entry of the basket.
-        basket_start: u64,
-        /// End entry (exclusive) of the basket.
-        basket_end: u64,
-        /// Requested start.
-        start: u64,
-        /// Requested end (exclusive).
-        end: u64,
-        /// What went wrong.
-        detail: String,
-    },
+    #[error("{0}")]
+    Basket(Box<BasketError>),
+}
+
+/// Details of a [`RootError::Basket`] (boxed to keep `RootError` small).
+#[derive(Debug)]
+pub struct BasketError {
+    /// File path.
+    pub path: PathBuf,
+    /// Tree name.
+    pub tree: String,
+    /// Branch name.
+    pub branch: String,
+    /// Basket index within the branch.
+    pub basket: usize,
+    /// Entries held by the basket.
+    pub basket_entries: Range<u64>,
+    /// Entries requested.
+    pub entries: Range<u64>,
+    /// What went wrong.
+    pub detail: String,
+}
+
+impl std::fmt::Display for BasketError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: tree '{}', branch '{}', basket {} (entries {}..{}), reading entries {}..{}: {}",
+            self.path.display(),
+            self.tree,
+            self.branch,
+            self.basket,
+            self.basket_entries.start,
+            self.basket_entries.end,
+            self.entries.start,
+            self.entries.end,
+            self.detail
+        )
+    }
 }

@@ -52,7 +52,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use error::RootError;
+pub use error::{BasketError, RootError};
 pub use tree::{BranchInfo, Jagged, Tree};
 
 use cursor::Cursor;

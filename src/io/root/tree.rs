@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::Source;
 use super::compression;
 use super::cursor::{Cursor, PResult};
-use super::error::RootError;
+use super::error::{BasketError, RootError};
 use super::objects::{RawBranch, RawLeaf, RawTree, read_key};
 
 /// Values of a branch over a range of entries: entry `i` holds
@@ -657,16 +657,16 @@ impl Tree {
             if loc.end <= start || loc.start >= end || loc.start == loc.end {
                 continue;
             }
-            let err = |detail: String| RootError::Basket {
-                path: self.src.path.clone(),
-                tree: self.name.clone(),
-                branch: b.name.clone(),
-                basket: bi,
-                basket_start: loc.start,
-                basket_end: loc.end,
-                start,
-                end,
-                detail,
+            let err = |detail: String| {
+                RootError::Basket(Box::new(BasketError {
+                    path: self.src.path.clone(),
+                    tree: self.name.clone(),
+                    branch: b.name.clone(),
+                    basket: bi,
+                    basket_entries: loc.start..loc.end,
+                    entries: start..end,
+                    detail,
+                }))
             };
             let basket = parse_basket(&self.src, loc).map_err(err)?;
             let n = (loc.end - loc.start) as usize;
