@@ -303,7 +303,11 @@ fn default_test() -> f64 {
 
 impl Default for Splits {
     fn default() -> Self {
-        Self { validation: default_validation(), test: default_test(), test_last: None }
+        Self {
+            validation: default_validation(),
+            test: default_test(),
+            test_last: None,
+        }
     }
 }
 
@@ -318,14 +322,18 @@ impl RunCard {
     /// Reads, parses and validates a card.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, CardError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| CardError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| CardError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let card = Self::parse(&text).map_err(|message| CardError::Parse {
             path: path.to_path_buf(),
             message,
         })?;
-        card.validate()
-            .map_err(|message| CardError::Invalid { path: path.to_path_buf(), message })?;
+        card.validate().map_err(|message| CardError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
         Ok(card)
     }
 
@@ -337,7 +345,9 @@ impl RunCard {
     /// Checks ranges and consistency.
     pub fn validate(&self) -> Result<(), String> {
         let stem_ok = |s: &str| {
-            !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         };
         if self.partons.is_empty() || self.objects.is_empty() {
             return Err("`partons` and `objects` must each list at least one entry".into());
@@ -351,7 +361,10 @@ impl RunCard {
                 ));
             }
             if !(p.mass >= 0.0 && p.mass.is_finite()) {
-                return Err(format!("parton {:?}: mass must be >= 0 GeV, got {}", p.name, p.mass));
+                return Err(format!(
+                    "parton {:?}: mass must be >= 0 GeV, got {}",
+                    p.name, p.mass
+                ));
             }
         }
         let mut seen = BTreeSet::new();
@@ -367,9 +380,15 @@ impl RunCard {
             }
             if let Some(q) = o.charge {
                 if q != -1 && q != 1 {
-                    return Err(format!("object {:?}: charge must be -1 or 1, got {q}", o.name));
+                    return Err(format!(
+                        "object {:?}: charge must be -1 or 1, got {q}",
+                        o.name
+                    ));
                 }
-                if matches!(o.from, ObjectKind::Jet | ObjectKind::Photon | ObjectKind::MissingEt) {
+                if matches!(
+                    o.from,
+                    ObjectKind::Jet | ObjectKind::Photon | ObjectKind::MissingEt
+                ) {
                     return Err(format!("object {:?}: a {:?} has no charge", o.name, o.from));
                 }
             }
@@ -429,20 +448,38 @@ impl RunCard {
             .inputs
             .pairs
             .iter()
-            .map(|p| InputPair { lhe: card_dir.join(&p.lhe), delphes: card_dir.join(&p.delphes) })
+            .map(|p| InputPair {
+                lhe: card_dir.join(&p.lhe),
+                delphes: card_dir.join(&p.delphes),
+            })
             .collect();
         if let (Some(lhe), Some(delphes)) = (&self.inputs.lhe, &self.inputs.delphes) {
             let lhe_files = expand(card_dir, lhe)?;
             let root_files = expand(card_dir, delphes)?;
             for l in &lhe_files {
                 let stem = file_stem(l);
-                let partner = root_files.iter().find(|r| file_stem(r) == stem).ok_or_else(|| {
-                    format!("inputs: {} has no Delphes file with the stem {stem:?}", l.display())
-                })?;
-                pairs.push(InputPair { lhe: l.clone(), delphes: partner.clone() });
+                let partner = root_files
+                    .iter()
+                    .find(|r| file_stem(r) == stem)
+                    .ok_or_else(|| {
+                        format!(
+                            "inputs: {} has no Delphes file with the stem {stem:?}",
+                            l.display()
+                        )
+                    })?;
+                pairs.push(InputPair {
+                    lhe: l.clone(),
+                    delphes: partner.clone(),
+                });
             }
-            if let Some(r) = root_files.iter().find(|r| !lhe_files.iter().any(|l| file_stem(l) == file_stem(r))) {
-                return Err(format!("inputs: {} has no LHE file with the same stem", r.display()));
+            if let Some(r) = root_files
+                .iter()
+                .find(|r| !lhe_files.iter().any(|l| file_stem(l) == file_stem(r)))
+            {
+                return Err(format!(
+                    "inputs: {} has no LHE file with the same stem",
+                    r.display()
+                ));
             }
         }
         for p in &pairs {
@@ -461,7 +498,10 @@ fn expand(card_dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
     let full = card_dir.join(pattern);
     let full = full.to_string_lossy();
     let paths = glob::glob(&full).map_err(|e| format!("inputs: bad glob {pattern:?}: {e}"))?;
-    let files: Vec<PathBuf> = paths.filter_map(Result::ok).filter(|p| p.is_file()).collect();
+    let files: Vec<PathBuf> = paths
+        .filter_map(Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
     if files.is_empty() {
         return Err(format!("inputs: the glob {full:?} matches no file"));
     }
@@ -470,7 +510,10 @@ fn expand(card_dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
 
 /// The file name without `.lhe`, `.lhe.gz`, `.gz` or `.root`.
 fn file_stem(p: &Path) -> String {
-    let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     for ext in [".lhe.gz", ".lhef.gz", ".lhe", ".lhef", ".root", ".gz"] {
         if let Some(s) = name.strip_suffix(ext) {
             return s.to_string();
@@ -506,13 +549,11 @@ pub fn with_hint(message: &str) -> String {
         return message.to_string();
     };
     let rest = &message[start + 15..];
-    let Some(end) = rest.find('`') else { return message.to_string() };
+    let Some(end) = rest.find('`') else {
+        return message.to_string();
+    };
     let unknown = &rest[..end];
-    let candidates: Vec<&str> = rest[end..]
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .collect();
+    let candidates: Vec<&str> = rest[end..].split('`').skip(2).step_by(2).collect();
     let best = candidates
         .iter()
         .map(|c| (strsim::damerau_levenshtein(unknown, c), *c))
@@ -564,9 +605,21 @@ charge = -1
     #[test]
     fn out_of_range_values_are_rejected() {
         let text = MINIMAL.replace("charge = -1", "charge = 2");
-        assert!(RunCard::parse(&text).unwrap().validate().unwrap_err().contains("charge"));
+        assert!(
+            RunCard::parse(&text)
+                .unwrap()
+                .validate()
+                .unwrap_err()
+                .contains("charge")
+        );
         let text = format!("{MINIMAL}\n[splits]\nvalidation = 0.6\ntest = 0.5\n");
-        assert!(RunCard::parse(&text).unwrap().validate().unwrap_err().contains("< 1"));
+        assert!(
+            RunCard::parse(&text)
+                .unwrap()
+                .validate()
+                .unwrap_err()
+                .contains("< 1")
+        );
     }
 
     #[test]

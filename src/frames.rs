@@ -162,15 +162,24 @@ impl EventTable {
         let mut cols: Vec<Column> = vec![
             Column::new(EVENT.into(), &self.event),
             Column::new(FILE.into(), &self.file),
-            Column::new(SPLIT.into(), self.split.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+            Column::new(
+                SPLIT.into(),
+                self.split.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            ),
             Column::new(WEIGHT.into(), &self.weight),
         ];
-        for (space, names, values) in
-            [(Space::Parton, &self.partons, &self.z), (Space::Detector, &self.objects, &self.x)]
-        {
+        for (space, names, values) in [
+            (Space::Parton, &self.partons, &self.z),
+            (Space::Detector, &self.objects, &self.x),
+        ] {
             let width = 4 * names.len();
             for (j, name) in columns(space, names).into_iter().enumerate() {
-                let col: Vec<f64> = values.iter().skip(j).step_by(width.max(1)).copied().collect();
+                let col: Vec<f64> = values
+                    .iter()
+                    .skip(j)
+                    .step_by(width.max(1))
+                    .copied()
+                    .collect();
                 cols.push(Column::new(name.into(), col));
             }
         }
@@ -191,10 +200,16 @@ pub fn write_parquet(frame: &mut DataFrame, path: &Path) -> Result<(), FrameErro
 
 /// Reads a whole Parquet file.
 pub fn read_parquet(path: &Path) -> Result<DataFrame, FrameError> {
-    let file = File::open(path).map_err(|source| FrameError::Io { path: path.into(), source })?;
+    let file = File::open(path).map_err(|source| FrameError::Io {
+        path: path.into(),
+        source,
+    })?;
     ParquetReader::new(file)
         .finish()
-        .map_err(|source| FrameError::Polars { path: path.into(), source })
+        .map_err(|source| FrameError::Polars {
+            path: path.into(),
+            source,
+        })
 }
 
 /// The given f64 columns of the rows of one split (all rows if `split` is
@@ -205,7 +220,10 @@ pub fn matrix(
     split: Option<Split>,
     path: &Path,
 ) -> Result<(Vec<f64>, usize), FrameError> {
-    let content = |message: String| FrameError::Content { path: path.into(), message };
+    let content = |message: String| FrameError::Content {
+        path: path.into(),
+        message,
+    };
     let keep: Vec<bool> = match split {
         None => vec![true; frame.height()],
         Some(s) => {
@@ -241,7 +259,10 @@ pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut File) -> std::io::Result<()>,
 ) -> Result<(), FrameError> {
-    let io = |source| FrameError::Io { path: path.into(), source };
+    let io = |source| FrameError::Io {
+        path: path.into(),
+        source,
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -250,7 +271,9 @@ pub fn write_atomic(
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(
             ".{}.",
-            path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+            path.file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default()
         ))
         .suffix(".part")
         .tempfile_in(dir)
@@ -303,6 +326,10 @@ mod tests {
         let (m, rows) = matrix(&f, &names, Some(Split::Test), &path).unwrap();
         assert_eq!(rows, 1);
         assert_eq!(m, vec![-5., -6., -7., -8.]);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
     }
 }

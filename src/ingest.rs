@@ -93,10 +93,12 @@ pub fn ingest(
     }
 
     let frame_path = out_dir.join(FRAME_FILE);
-    let mut frame = table.to_frame().map_err(|source| frames::FrameError::Polars {
-        path: frame_path.clone(),
-        source,
-    })?;
+    let mut frame = table
+        .to_frame()
+        .map_err(|source| frames::FrameError::Polars {
+            path: frame_path.clone(),
+            source,
+        })?;
     frames::write_parquet(&mut frame, &frame_path)?;
     let sidecar = Sidecar {
         otus_version: env!("CARGO_PKG_VERSION"),
@@ -110,11 +112,18 @@ pub fn ingest(
     let sidecar_path = out_dir.join(SIDECAR_FILE);
     let json = serde_json::to_vec_pretty(&sidecar).map_err(std::io::Error::other);
     frames::write_atomic(&sidecar_path, |f| std::io::Write::write_all(f, &json?))?;
-    Ok(IngestReport { frame: frame_path, sidecar: sidecar_path, cutflow, split_rows })
+    Ok(IngestReport {
+        frame: frame_path,
+        sidecar: sidecar_path,
+        cutflow,
+        split_rows,
+    })
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// Test split: the last `test_last` rows, or a seeded fraction; validation a
@@ -193,7 +202,12 @@ fn read_pair(
             continue;
         }
         if let Some((weight, z)) = by_number.remove(&(number as u64)) {
-            rows.push(Row { event: number as u64, weight, z, x });
+            rows.push(Row {
+                event: number as u64,
+                weight,
+                z,
+                x,
+            });
         }
     }
     rows.sort_by_key(|r| r.event);
@@ -221,7 +235,11 @@ struct PartonSide {
 
 fn read_partons(selection: &Selection, path: &Path) -> Result<PartonSide, Error> {
     let mut reader = LheReader::open(path)?;
-    let mut side = PartonSide { events: 0, selected: HashMap::new(), dropped: Default::default() };
+    let mut side = PartonSide {
+        events: 0,
+        selected: HashMap::new(),
+        dropped: Default::default(),
+    };
     while let Some(event) = reader.next_event()? {
         side.events += 1;
         match selection.partons(&event) {
@@ -240,9 +258,18 @@ struct DetectorSide {
     dropped: std::collections::BTreeMap<String, u64>,
 }
 
-fn read_detector(card: &RunCard, selection: &Selection, path: &Path) -> Result<DetectorSide, Error> {
-    let mut reader = DelphesReader::open(path, &card.inputs.tree, &card.delphes, selection.wanted())?;
-    let mut side = DetectorSide { entries: reader.entries(), selected: Vec::new(), dropped: Default::default() };
+fn read_detector(
+    card: &RunCard,
+    selection: &Selection,
+    path: &Path,
+) -> Result<DetectorSide, Error> {
+    let mut reader =
+        DelphesReader::open(path, &card.inputs.tree, &card.delphes, selection.wanted())?;
+    let mut side = DetectorSide {
+        entries: reader.entries(),
+        selected: Vec::new(),
+        dropped: Default::default(),
+    };
     loop {
         let chunk = reader.next_chunk()?;
         if chunk.is_empty() {

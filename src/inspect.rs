@@ -141,11 +141,18 @@ fn inspect_root(path: &Path) -> Result<RootSummary, Error> {
             trees.push(TreeSummary {
                 name: name.clone(),
                 entries: tree.entries(),
-                branches: tree.branches().map(|b| (b.name.clone(), b.type_name.clone())).collect(),
+                branches: tree
+                    .branches()
+                    .map(|b| (b.name.clone(), b.type_name.clone()))
+                    .collect(),
             });
         }
     }
-    Ok(RootSummary { path: path.display().to_string(), keys, trees })
+    Ok(RootSummary {
+        path: path.display().to_string(),
+        keys,
+        trees,
+    })
 }
 
 impl fmt::Display for Inspection {
@@ -153,7 +160,11 @@ impl fmt::Display for Inspection {
         match self {
             Inspection::Lhe(s) => {
                 writeln!(f, "{}: LHE {}", s.path, s.version)?;
-                writeln!(f, "  generator      {}", s.generator.as_deref().unwrap_or("unknown"))?;
+                writeln!(
+                    f,
+                    "  generator      {}",
+                    s.generator.as_deref().unwrap_or("unknown")
+                )?;
                 writeln!(
                     f,
                     "  beams          {} ({} GeV) x {} ({} GeV)",
@@ -170,9 +181,17 @@ impl fmt::Display for Inspection {
                 writeln!(
                     f,
                     "  weights        sum {:.6e}, min {:.6e}, max {:.6e}, negative {}, alternatives {}",
-                    s.weight_sum, s.weight_range.0, s.weight_range.1, s.negative_weights, s.alt_weights
+                    s.weight_sum,
+                    s.weight_range.0,
+                    s.weight_range.1,
+                    s.negative_weights,
+                    s.alt_weights
                 )?;
-                let fs: Vec<String> = s.final_state.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                let fs: Vec<String> = s
+                    .final_state
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{v}"))
+                    .collect();
                 writeln!(f, "  final state    {}", fs.join(" "))
             }
             Inspection::Root(s) => {
@@ -184,7 +203,13 @@ impl fmt::Display for Inspection {
                     writeln!(f, "  {name};{cycle}  {class}")?;
                 }
                 for t in &s.trees {
-                    writeln!(f, "tree {} ({} entries, {} branches)", t.name, t.entries, t.branches.len())?;
+                    writeln!(
+                        f,
+                        "tree {} ({} entries, {} branches)",
+                        t.name,
+                        t.entries,
+                        t.branches.len()
+                    )?;
                     for (b, ty) in &t.branches {
                         writeln!(f, "  {b:<40} {ty}")?;
                     }

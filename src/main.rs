@@ -53,10 +53,17 @@ fn ingest(args: cli::IngestArgs) -> Result<(), otus::Error> {
     let card = RunCard::load(&args.card)?;
     let card_dir = args.card.parent().unwrap_or(Path::new("."));
     let inputs = card.resolve_inputs(card_dir).map_err(|message| {
-        otus::Error::Card(otus::card::CardError::Invalid { path: args.card.clone(), message })
+        otus::Error::Card(otus::card::CardError::Invalid {
+            path: args.card.clone(),
+            message,
+        })
     })?;
     let out = args.out.unwrap_or_else(|| card.output_dir(card_dir));
-    log::info!("ingest: {} file pair(s) into {}", inputs.pairs.len(), out.display());
+    log::info!(
+        "ingest: {} file pair(s) into {}",
+        inputs.pairs.len(),
+        out.display()
+    );
     let started = Instant::now();
     let progress = StderrProgress::new();
     let report = otus::ingest::ingest(&card, &inputs, &out, &progress)?;
@@ -100,16 +107,22 @@ struct StderrProgress {
 
 impl StderrProgress {
     fn new() -> Self {
-        let bar = (std::io::stderr().is_terminal() && log::log_enabled!(log::Level::Info)).then(|| {
-            let bar = indicatif::ProgressBar::new(0);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template("{msg:>8} [{bar:30}] {pos}/{len} {elapsed}")
+        let bar =
+            (std::io::stderr().is_terminal() && log::log_enabled!(log::Level::Info)).then(|| {
+                let bar = indicatif::ProgressBar::new(0);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{msg:>8} [{bar:30}] {pos}/{len} {elapsed}",
+                    )
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
                     .progress_chars("=> "),
-            );
-            bar
-        });
-        Self { bar, plain: Mutex::new((String::new(), 0, 0, Instant::now())) }
+                );
+                bar
+            });
+        Self {
+            bar,
+            plain: Mutex::new((String::new(), 0, 0, Instant::now())),
+        }
     }
 
     fn finish(&self) {

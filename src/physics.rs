@@ -85,7 +85,11 @@ impl std::ops::Add for FourVector {
 
 /// Invariant mass of a system of four-vectors, GeV.
 pub fn invariant_mass(parts: &[FourVector]) -> f64 {
-    parts.iter().copied().fold(FourVector::default(), |a, b| a + b).mass()
+    parts
+        .iter()
+        .copied()
+        .fold(FourVector::default(), |a, b| a + b)
+        .mass()
 }
 
 #[cfg(test)]

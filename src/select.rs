@@ -63,9 +63,17 @@ impl Selection {
                 .filter(|p| p.pdg == spec.pdg && p.status == spec.status);
             let p = match (found.next(), found.next()) {
                 (Some(p), None) => p,
-                (None, _) => return Err(format!("parton {}: no pdg {} status {}", spec.name, spec.pdg, spec.status)),
+                (None, _) => {
+                    return Err(format!(
+                        "parton {}: no pdg {} status {}",
+                        spec.name, spec.pdg, spec.status
+                    ));
+                }
                 (Some(_), Some(_)) => {
-                    return Err(format!("parton {}: several pdg {} status {}", spec.name, spec.pdg, spec.status));
+                    return Err(format!(
+                        "parton {}: several pdg {} status {}",
+                        spec.name, spec.pdg, spec.status
+                    ));
                 }
             };
             let m = &p.momentum;
@@ -90,7 +98,9 @@ impl Selection {
                 ObjectKind::Photon => &photons,
                 ObjectKind::Jet => &jets,
                 ObjectKind::MissingEt => {
-                    let met = event.met.ok_or_else(|| "missing ET: none in event".to_string())?;
+                    let met = event
+                        .met
+                        .ok_or_else(|| "missing ET: none in event".to_string())?;
                     let v = match d.met_convention {
                         MetConvention::Physical => FourVector::new(
                             met.met * met.phi.cos(),
@@ -111,15 +121,28 @@ impl Selection {
                     let mut of_charge = pool.iter().filter(|c| c.charge == q);
                     match (of_charge.next(), of_charge.next()) {
                         (Some(c), None) => *c,
-                        (None, _) => return Err(format!("object {}: no candidate of charge {q:+}", spec.name)),
-                        _ => return Err(format!("object {}: several candidates of charge {q:+}", spec.name)),
+                        (None, _) => {
+                            return Err(format!(
+                                "object {}: no candidate of charge {q:+}",
+                                spec.name
+                            ));
+                        }
+                        _ => {
+                            return Err(format!(
+                                "object {}: several candidates of charge {q:+}",
+                                spec.name
+                            ));
+                        }
                     }
                 }
-                None => *pool
-                    .get(spec.rank as usize - 1)
-                    .ok_or_else(|| format!("object {}: fewer than {} candidates", spec.name, spec.rank))?,
+                None => *pool.get(spec.rank as usize - 1).ok_or_else(|| {
+                    format!("object {}: fewer than {} candidates", spec.name, spec.rank)
+                })?,
             };
-            x.extend(FourVector::from_pt_eta_phi_m(candidate.pt, candidate.eta, candidate.phi, 0.0).to_array());
+            x.extend(
+                FourVector::from_pt_eta_phi_m(candidate.pt, candidate.eta, candidate.phi, 0.0)
+                    .to_array(),
+            );
         }
         Ok(x)
     }
@@ -128,7 +151,11 @@ impl Selection {
 /// The objects passing the cuts, by descending pT, or the failed count.
 fn passing(what: &str, all: &[Candidate], cuts: Option<&Cuts>) -> Result<Vec<Candidate>, Reason> {
     let mut kept: Vec<Candidate> = match cuts {
-        Some(c) => all.iter().filter(|o| c.accepts(o.pt, o.eta)).copied().collect(),
+        Some(c) => all
+            .iter()
+            .filter(|o| c.accepts(o.pt, o.eta))
+            .copied()
+            .collect(),
         None => all.to_vec(),
     };
     kept.sort_by(|a, b| b.pt.total_cmp(&a.pt));
@@ -200,7 +227,11 @@ pub struct CutFlow {
 impl CutFlow {
     /// A cut-flow from per-pair counts.
     pub fn from_pairs(pairs: Vec<PairCutFlow>) -> Self {
-        let mut total = PairCutFlow { lhe: "total".into(), delphes: "total".into(), ..Default::default() };
+        let mut total = PairCutFlow {
+            lhe: "total".into(),
+            delphes: "total".into(),
+            ..Default::default()
+        };
         for p in &pairs {
             total.add(p);
         }
@@ -222,7 +253,10 @@ impl CutFlow {
         }
         s += &format!("  Delphes entries selected   {:>10}\n", t.delphes_selected);
         if t.unmatched_entries > 0 {
-            s += &format!("  Delphes entries with no LHE event {:>3}\n", t.unmatched_entries);
+            s += &format!(
+                "  Delphes entries with no LHE event {:>3}\n",
+                t.unmatched_entries
+            );
         }
         s += &format!("  aligned (both selected)    {:>10}\n", t.aligned);
         s

@@ -29,7 +29,10 @@ fn zee_fixture_selects_and_aligns_the_provenance_count() {
 
     let total = &sidecar(&out)["cutflow"]["total"];
     assert_eq!(total["lhe_events"], 10_000);
-    assert_eq!(total["lhe_selected"], 10_000, "every Z -> ee event has its e- and e+");
+    assert_eq!(
+        total["lhe_selected"], 10_000,
+        "every Z -> ee event has its e- and e+"
+    );
     assert_eq!(total["delphes_entries"], 10_000);
     assert_eq!(total["delphes_selected"], 1_348);
     assert_eq!(total["aligned"], 1_348);
@@ -55,8 +58,14 @@ fn zee_fixture_selects_and_aligns_the_provenance_count() {
     let (_, val) = frames::matrix(&frame, &z[..1], Some(Split::Validation), &path).unwrap();
     let (_, test) = frames::matrix(&frame, &z[..1], Some(Split::Test), &path).unwrap();
     assert_eq!(train + val + test, 1_348);
-    assert!((val as f64 / 1_348.0 - 0.1).abs() < 0.03, "validation fraction {val}");
-    assert!((test as f64 / 1_348.0 - 0.2).abs() < 0.03, "test fraction {test}");
+    assert!(
+        (val as f64 / 1_348.0 - 0.1).abs() < 0.03,
+        "validation fraction {val}"
+    );
+    assert!(
+        (test as f64 / 1_348.0 - 0.2).abs() < 0.03,
+        "test fraction {test}"
+    );
 }
 
 #[test]
@@ -64,22 +73,37 @@ fn ingest_is_reproducible() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     for out in [&a, &b] {
-        let o = otus(&["-q", "ingest", "cards/zee.toml", "--out", out.to_str().unwrap()]);
+        let o = otus(&[
+            "-q",
+            "ingest",
+            "cards/zee.toml",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "{}", stderr(&o));
     }
     let fa = frames::read_parquet(&a.join("events.parquet")).unwrap();
     let fb = frames::read_parquet(&b.join("events.parquet")).unwrap();
-    assert!(fa.equals(&fb), "same card and seed give the same frame and splits");
+    assert!(
+        fa.equals(&fb),
+        "same card and seed give the same frame and splits"
+    );
 }
 
 #[test]
 fn ttbar_fixture_without_vetoes_matches_provenance_count() {
     let dir = tempfile::tempdir().unwrap();
     let card = card_from("ttbar_semilep.toml", dir.path(), |t| {
-        t.replace("muon = { count = 0 }", "").replace("photon = { count = 0 }", "")
+        t.replace("muon = { count = 0 }", "")
+            .replace("photon = { count = 0 }", "")
     });
     let out = dir.path().join("out");
-    let o = otus(&["ingest", card.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = otus(&[
+        "ingest",
+        card.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let total = &sidecar(&out)["cutflow"]["total"];
     assert_eq!(total["delphes_selected"], 1_313);
@@ -95,13 +119,21 @@ fn ttbar_fixture_without_vetoes_matches_provenance_count() {
     let cols = frames::columns(Space::Detector, &jets);
     let (v, rows) = frames::matrix(&frame, &cols, None, &path).unwrap();
     for r in 0..rows {
-        let pt: Vec<f64> = (0..4).map(|j| v[r * 16 + 4 * j].hypot(v[r * 16 + 4 * j + 1])).collect();
-        assert!(pt.windows(2).all(|w| w[0] >= w[1]), "jets by descending pT: {pt:?}");
+        let pt: Vec<f64> = (0..4)
+            .map(|j| v[r * 16 + 4 * j].hypot(v[r * 16 + 4 * j + 1]))
+            .collect();
+        assert!(
+            pt.windows(2).all(|w| w[0] >= w[1]),
+            "jets by descending pT: {pt:?}"
+        );
         assert!(pt[3] > 20.0);
     }
     let met = frames::columns(Space::Detector, &["met".into()]);
     let (m, _) = frames::matrix(&frame, &met, None, &path).unwrap();
-    assert!(m.chunks(4).all(|c| c[2] == 0.0 && (c[3] - c[0].hypot(c[1])).abs() < 1e-9));
+    assert!(
+        m.chunks(4)
+            .all(|c| c[2] == 0.0 && (c[3] - c[0].hypot(c[1])).abs() < 1e-9)
+    );
     let b = frames::columns(Space::Parton, &["b".into()]);
     let (bv, _) = frames::matrix(&frame, &b, None, &path).unwrap();
     for c in bv.chunks(4) {
@@ -138,15 +170,33 @@ fn shorter_lhe_file_aligns_what_matches_and_reports_the_rest() {
     std::fs::write(dir.path().join("zee_0.lhe"), cut).unwrap();
     let lhe = dir.path().join("zee_0.lhe");
     let card = card_from("zee.toml", dir.path(), |t| {
-        t.replace(fixture("zee_0.lhe.gz").to_str().unwrap(), lhe.to_str().unwrap())
+        t.replace(
+            fixture("zee_0.lhe.gz").to_str().unwrap(),
+            lhe.to_str().unwrap(),
+        )
     });
     let full = dir.path().join("full");
-    let o = otus(&["-q", "ingest", "cards/zee.toml", "--out", full.to_str().unwrap()]);
+    let o = otus(&[
+        "-q",
+        "ingest",
+        "cards/zee.toml",
+        "--out",
+        full.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = dir.path().join("out");
-    let o = otus(&["ingest", card.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = otus(&[
+        "ingest",
+        card.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("differ"), "the mismatch is reported: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("differ"),
+        "the mismatch is reported: {}",
+        stderr(&o)
+    );
 
     let total = &sidecar(&out)["cutflow"]["total"];
     assert_eq!(total["lhe_events"], 5_000);
@@ -155,20 +205,40 @@ fn shorter_lhe_file_aligns_what_matches_and_reports_the_rest() {
     let expected = events.iter().flatten().filter(|e| *e < 5_000).count() as u64;
     assert_eq!(total["aligned"].as_u64().unwrap(), expected);
     let unmatched = total["unmatched_entries"].as_u64().unwrap();
-    assert_eq!(unmatched, 1_348 - expected, "selected entries past the LHE file are reported");
+    assert_eq!(
+        unmatched,
+        1_348 - expected,
+        "selected entries past the LHE file are reported"
+    );
 }
 
 #[test]
 fn missing_collection_lists_what_the_file_holds() {
     let dir = tempfile::tempdir().unwrap();
-    let card = card_from("zee.toml", dir.path(), |t| t.replace("jet = \"Jet\"", "jet = \"JetPUPPI\""));
+    let card = card_from("zee.toml", dir.path(), |t| {
+        t.replace("jet = \"Jet\"", "jet = \"JetPUPPI\"")
+    });
     let out = dir.path().join("out");
-    let o = otus(&["ingest", card.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = otus(&[
+        "ingest",
+        card.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains("JetPUPPI") && err.contains("zee_0.root"), "{err}");
-    assert!(err.contains("Electron") && err.contains("MissingET"), "lists the collections: {err}");
-    assert!(!out.join("events.parquet").exists(), "nothing written on error");
+    assert!(
+        err.contains("JetPUPPI") && err.contains("zee_0.root"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Electron") && err.contains("MissingET"),
+        "lists the collections: {err}"
+    );
+    assert!(
+        !out.join("events.parquet").exists(),
+        "nothing written on error"
+    );
 }
 
 #[test]
@@ -176,13 +246,24 @@ fn empty_root_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let empty = fixture("coffea_bad_delphes_empty.root");
     let card = card_from("zee.toml", dir.path(), |t| {
-        t.replace(fixture("zee_0.root").to_str().unwrap(), empty.to_str().unwrap())
+        t.replace(
+            fixture("zee_0.root").to_str().unwrap(),
+            empty.to_str().unwrap(),
+        )
     });
     let out = dir.path().join("out");
-    let o = otus(&["ingest", card.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = otus(&[
+        "ingest",
+        card.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains("coffea_bad_delphes_empty.root") && err.contains("Delphes"), "{err}");
+    assert!(
+        err.contains("coffea_bad_delphes_empty.root") && err.contains("Delphes"),
+        "{err}"
+    );
     assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
 }
 
@@ -195,21 +276,32 @@ fn truncated_gzip_and_non_lhe_text_are_clear_errors() {
     let o = otus(&["inspect", truncated.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains("zee_0.lhe.gz") && err.contains("line"), "{err}");
-    assert!(err.contains("ends early") || err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("zee_0.lhe.gz") && err.contains("line"),
+        "{err}"
+    );
+    assert!(
+        err.contains("ends early") || err.contains("truncated"),
+        "{err}"
+    );
 
     let text = dir.path().join("notes.txt");
     std::fs::write(&text, "these are my analysis notes\n").unwrap();
     let o = otus(&["inspect", text.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert!(err.contains("notes.txt") && err.contains("not an LHE file") && err.contains("line 1"), "{err}");
+    assert!(
+        err.contains("notes.txt") && err.contains("not an LHE file") && err.contains("line 1"),
+        "{err}"
+    );
 }
 
 #[test]
 fn unknown_card_key_is_an_error_with_a_hint() {
     let dir = tempfile::tempdir().unwrap();
-    let card = card_from("zee.toml", dir.path(), |t| t.replace("validation = 0.1", "validaton = 0.1"));
+    let card = card_from("zee.toml", dir.path(), |t| {
+        t.replace("validation = 0.1", "validaton = 0.1")
+    });
     let o = otus(&["ingest", card.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);

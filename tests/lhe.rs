@@ -22,12 +22,18 @@ fn count(name: &str) -> (u64, u64, u64) {
 
 #[test]
 fn madgraph_mlm() {
-    assert_eq!(count("pylhe-testfile-madgraph-2.2.1-Z-mlm.lhe.gz"), (10_000, 0, 5_006));
+    assert_eq!(
+        count("pylhe-testfile-madgraph-2.2.1-Z-mlm.lhe.gz"),
+        (10_000, 0, 5_006)
+    );
 }
 
 #[test]
 fn amcatnlo_fxfx_with_indented_tags_and_negative_weights() {
-    assert_eq!(count("pylhe-testfile-madgraph-2.2.1-Z-fxfx.lhe.gz"), (10_000, 1_852, 4_966));
+    assert_eq!(
+        count("pylhe-testfile-madgraph-2.2.1-Z-fxfx.lhe.gz"),
+        (10_000, 1_852, 4_966)
+    );
 }
 
 #[test]
@@ -79,7 +85,11 @@ fn gzip_is_recognized_by_content_and_multi_member_gzip_reads() {
 
 #[test]
 fn inspect_reports_generator_events_and_weights() {
-    let o = otus(&["inspect", "--json", "fixtures/pylhe-testfile-madgraph-2.2.1-Z-fxfx.lhe.gz"]);
+    let o = otus(&[
+        "inspect",
+        "--json",
+        "fixtures/pylhe-testfile-madgraph-2.2.1-Z-fxfx.lhe.gz",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["format"], "lhe");

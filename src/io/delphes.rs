@@ -129,7 +129,13 @@ impl DelphesReader {
         let path = path.as_ref().to_path_buf();
         let file = RootFile::open(&path)?;
         let tree = file.tree(tree_name)?;
-        let reader = Self { path, tree, names: names.clone(), wanted, next: 0 };
+        let reader = Self {
+            path,
+            tree,
+            names: names.clone(),
+            wanted,
+            next: 0,
+        };
         let checks: [(bool, &'static str, &str, &str); 6] = [
             (wanted.number, "event", &names.event, "Number"),
             (wanted.electrons, "electron", &names.electron, "PT"),
@@ -158,7 +164,11 @@ impl DelphesReader {
             tree: self.tree.name().to_string(),
             key,
             name: name.to_string(),
-            present: if present.is_empty() { "none".into() } else { present.join(", ") },
+            present: if present.is_empty() {
+                "none".into()
+            } else {
+                present.join(", ")
+            },
         }
     }
 
@@ -187,17 +197,29 @@ impl DelphesReader {
     pub fn read(&self, range: Range<u64>) -> Result<Vec<DetectorEvent>, DelphesError> {
         let n = (range.end - range.start) as usize;
         let mut events: Vec<DetectorEvent> = (0..n)
-            .map(|i| DetectorEvent { entry: range.start + i as u64, ..Default::default() })
+            .map(|i| DetectorEvent {
+                entry: range.start + i as u64,
+                ..Default::default()
+            })
             .collect();
         let w = self.wanted;
         if w.number {
-            let numbers = self.tree.read_i64(&format!("{}.Number", self.names.event), range.clone())?;
+            let numbers = self
+                .tree
+                .read_i64(&format!("{}.Number", self.names.event), range.clone())?;
             for (i, ev) in events.iter_mut().enumerate() {
-                ev.number = numbers.row(i).first().copied();
+                ev.number = numbers.entry(i).first().copied();
             }
         }
-        let collections: [(bool, &str, bool, fn(&mut DetectorEvent) -> &mut Vec<Candidate>); 4] = [
-            (w.electrons, &self.names.electron, true, |e| &mut e.electrons),
+        let collections: [(
+            bool,
+            &str,
+            bool,
+            fn(&mut DetectorEvent) -> &mut Vec<Candidate>,
+        ); 4] = [
+            (w.electrons, &self.names.electron, true, |e| {
+                &mut e.electrons
+            }),
             (w.muons, &self.names.muon, true, |e| &mut e.muons),
             (w.photons, &self.names.photon, false, |e| &mut e.photons),
             (w.jets, &self.names.jet, false, |e| &mut e.jets),
@@ -210,19 +232,31 @@ impl DelphesReader {
             let eta = self.tree.read_f64(&format!("{name}.Eta"), range.clone())?;
             let phi = self.tree.read_f64(&format!("{name}.Phi"), range.clone())?;
             let charge = if charged {
-                Some(self.tree.read_i64(&format!("{name}.Charge"), range.clone())?)
+                Some(
+                    self.tree
+                        .read_i64(&format!("{name}.Charge"), range.clone())?,
+                )
             } else {
                 None
             };
             self.check_same_shape(&range, name, &pt, &[&eta, &phi])?;
             for (i, ev) in events.iter_mut().enumerate() {
-                let q = charge.as_ref().map(|c| c.row(i));
+                let q = charge.as_ref().map(|c| c.entry(i));
                 let out = field(ev);
-                for (k, ((&pt, &eta), &phi)) in
-                    pt.row(i).iter().zip(eta.row(i)).zip(phi.row(i)).enumerate()
+                for (k, ((&pt, &eta), &phi)) in pt
+                    .entry(i)
+                    .iter()
+                    .zip(eta.entry(i))
+                    .zip(phi.entry(i))
+                    .enumerate()
                 {
                     let charge = q.and_then(|q| q.get(k)).copied().unwrap_or(0) as i32;
-                    out.push(Candidate { pt, eta, phi, charge });
+                    out.push(Candidate {
+                        pt,
+                        eta,
+                        phi,
+                        charge,
+                    });
                 }
             }
         }
@@ -233,10 +267,16 @@ impl DelphesReader {
             let phi = self.tree.read_f64(&format!("{name}.Phi"), range.clone())?;
             self.check_same_shape(&range, name, &met, &[&eta, &phi])?;
             for (i, ev) in events.iter_mut().enumerate() {
-                if let (Some(&m), Some(&e), Some(&p)) =
-                    (met.row(i).first(), eta.row(i).first(), phi.row(i).first())
-                {
-                    ev.met = Some(MissingEt { met: m, eta: e, phi: p });
+                if let (Some(&m), Some(&e), Some(&p)) = (
+                    met.entry(i).first(),
+                    eta.entry(i).first(),
+                    phi.entry(i).first(),
+                ) {
+                    ev.met = Some(MissingEt {
+                        met: m,
+                        eta: e,
+                        phi: p,
+                    });
                 }
             }
         }

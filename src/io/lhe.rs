@@ -135,19 +135,28 @@ impl LheReader {
     /// name; multi-member gzip included), and reads up to the first event.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, LheError> {
         let path = path.as_ref().to_path_buf();
-        let io_err = |source| LheError::Io { path: path.clone(), source };
+        let io_err = |source| LheError::Io {
+            path: path.clone(),
+            source,
+        };
         let file = File::open(&path).map_err(io_err)?;
         let mut buffered = BufReader::with_capacity(1 << 16, file);
-        let gzipped = buffered.fill_buf().map_err(io_err)?.starts_with(&[0x1f, 0x8b]);
+        let gzipped = buffered
+            .fill_buf()
+            .map_err(io_err)?
+            .starts_with(&[0x1f, 0x8b]);
         let stream: Box<dyn BufRead + Send> = if gzipped {
-            Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(buffered)))
+            Box::new(BufReader::with_capacity(
+                1 << 16,
+                MultiGzDecoder::new(buffered),
+            ))
         } else {
             Box::new(buffered)
         };
         let state = Arc::new(LineState::default());
         let normalizer = Normalizer::new(stream, state.clone());
-        let inner = lhef::Reader::new(normalizer)
-            .map_err(|e| format_error(&path, &state, None, e))?;
+        let inner =
+            lhef::Reader::new(normalizer).map_err(|e| format_error(&path, &state, None, e))?;
         let header = state.take_header();
         let heprup = inner.heprup();
         let processes = (0..heprup.LPRUP.len())
@@ -168,7 +177,14 @@ impl LheReader {
             header: header.0,
             header_truncated: header.1,
         };
-        Ok(Self { path, inner, state, info, next_index: 0, done: false })
+        Ok(Self {
+            path,
+            inner,
+            state,
+            info,
+            next_index: 0,
+            done: false,
+        })
     }
 
     /// The file being read.
@@ -266,15 +282,23 @@ pub fn parse_weights(info: &str) -> Vec<f64> {
     let mut weights = Vec::new();
     if let Some(block) = between(info, "<weights", "</weights>") {
         let body = block.split_once('>').map(|(_, b)| b).unwrap_or("");
-        weights.extend(body.split_whitespace().filter_map(|t| t.parse::<f64>().ok()));
+        weights.extend(
+            body.split_whitespace()
+                .filter_map(|t| t.parse::<f64>().ok()),
+        );
     }
     if let Some(block) = between(info, "<rwgt", "</rwgt>") {
         let mut rest = block;
         while let Some(start) = rest.find("<wgt") {
             let after = &rest[start..];
             let Some(close) = after.find('>') else { break };
-            let Some(end) = after.find("</wgt>") else { break };
-            if let Some(v) = after.get(close + 1..end).and_then(|s| s.trim().parse::<f64>().ok()) {
+            let Some(end) = after.find("</wgt>") else {
+                break;
+            };
+            if let Some(v) = after
+                .get(close + 1..end)
+                .and_then(|s| s.trim().parse::<f64>().ok())
+            {
                 weights.push(v);
             }
             rest = &after[end + 6..];
@@ -304,6 +328,8 @@ fn find_generator(header: &str, init_info: &str) -> Option<String> {
             });
         }
     }
+    // The marker that appears first names the generator: later ones are
+    // often setting names (Pythia lists `POWHEG:*` settings in its header).
     let known = [
         ("<MGVersion>", "MadGraph5_aMC@NLO"),
         ("MadGraph", "MadGraph"),
@@ -313,24 +339,31 @@ fn find_generator(header: &str, init_info: &str) -> Option<String> {
         ("Sherpa", "Sherpa"),
         ("Herwig", "Herwig"),
     ];
-    for (needle, name) in known {
-        if let Some(pos) = header.find(needle) {
-            if needle == "<MGVersion>" {
-                let v = header[pos + needle.len()..].split('<').next().unwrap_or("");
-                let v = v.trim().trim_start_matches('#');
-                return Some(format!("{name} {v}").trim().to_string());
-            }
-            if needle == "PYTHIA 8" {
-                let v: String = header[pos + 9..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit() || *c == '.')
-                    .collect();
-                return Some(format!("Pythia {v}").trim().to_string());
-            }
-            return Some(name.to_string());
+    let (pos, needle, name) = known
+        .iter()
+        .filter_map(|(needle, name)| header.find(needle).map(|pos| (pos, *needle, *name)))
+        .min_by_key(|(pos, needle, _)| (*pos, std::cmp::Reverse(needle.len())))?;
+    let after = &header[pos + needle.len()..];
+    Some(match needle {
+        "<MGVersion>" => {
+            let v = after
+                .split('<')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches('#');
+            format!("{name} (MGVersion {v})")
         }
-    }
-    None
+        "PYTHIA 8" => {
+            let v: String = after
+                .trim_start_matches('.')
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            format!("Pythia 8.{v}").trim_end_matches('.').to_string()
+        }
+        _ => name.to_string(),
+    })
 }
 
 fn format_error(
@@ -356,13 +389,21 @@ fn format_error(
         ),
         E::EndOfFile(block) => format!("the file ends inside the <{block}> block"),
         E::BadEventStart(l) => {
-            format!("expected `<event>` or `</LesHouchesEvents>`, found {:?}", l.trim_end())
+            format!(
+                "expected `<event>` or `</LesHouchesEvents>`, found {:?}",
+                l.trim_end()
+            )
         }
         E::ConversionError(text) => format!("expected a number, found {text:?}"),
         E::MissingEntry(what) => format!("the line lacks the entry {what}"),
         other => other.to_string(),
     };
-    LheError::Format { path: path.to_path_buf(), line, event, message }
+    LheError::Format {
+        path: path.to_path_buf(),
+        line,
+        event,
+        message,
+    }
 }
 
 /// Shared between the [`Normalizer`] (inside lhef's reader) and [`LheReader`].
@@ -569,7 +610,11 @@ impl<R: BufRead> Normalizer<R> {
                     )));
                 }
                 self.announced = n;
-                self.block = if n == 0 { Block::EventTail } else { Block::Particles(n) };
+                self.block = if n == 0 {
+                    Block::EventTail
+                } else {
+                    Block::Particles(n)
+                };
                 Ok(Some(t.to_string()))
             }
             Block::Particles(left) => {
@@ -580,7 +625,11 @@ impl<R: BufRead> Normalizer<R> {
                         self.announced - left
                     )));
                 }
-                self.block = if left == 1 { Block::EventTail } else { Block::Particles(left - 1) };
+                self.block = if left == 1 {
+                    Block::EventTail
+                } else {
+                    Block::Particles(left - 1)
+                };
                 Ok(Some(t.to_string()))
             }
             Block::EventTail => {
@@ -600,7 +649,11 @@ impl<R: BufRead> Normalizer<R> {
                         self.announced
                     )));
                 }
-                if t.is_empty() { Ok(None) } else { Ok(Some(t.to_string())) }
+                if t.is_empty() {
+                    Ok(None)
+                } else {
+                    Ok(Some(t.to_string()))
+                }
             }
             Block::Done => Ok(None),
         }
@@ -681,19 +734,27 @@ mod tests {
 
     #[test]
     fn indented_init_and_event_tags_read() {
-        let ev = EVENT.replace("<event>", "  <event npLO=\" -1 \">").replace("</event>", "  </event>");
+        let ev = EVENT
+            .replace("<event>", "  <event npLO=\" -1 \">")
+            .replace("</event>", "  </event>");
         let f = write_temp(&file_with(&ev, "  "));
         let mut r = LheReader::open(f.path()).unwrap();
         let e = r.next_event().unwrap().unwrap();
         assert_eq!(e.particles.len(), 2);
         assert_eq!(e.particles[1].pdg, -11);
         assert!(r.next_event().unwrap().is_none());
-        assert_eq!(r.run_info().generator.as_deref(), Some("MadGraph5_aMC@NLO 3.5.0"));
+        assert_eq!(
+            r.run_info().generator.as_deref(),
+            Some("MadGraph5_aMC@NLO (MGVersion 3.5.0)")
+        );
     }
 
     #[test]
     fn weights_blocks_are_parsed() {
-        assert_eq!(parse_weights("<weights>\n1.5 -2e-1\n</weights>"), vec![1.5, -0.2]);
+        assert_eq!(
+            parse_weights("<weights>\n1.5 -2e-1\n</weights>"),
+            vec![1.5, -0.2]
+        );
         assert!(parse_weights("<rwgt>\n</rwgt>\n<weights></weights>").is_empty());
         let rwgt = "<rwgt>\n<wgt id='1001'> 0.1 </wgt>\n<wgt id='1002'>0.2</wgt>\n</rwgt>";
         assert_eq!(parse_weights(rwgt), vec![0.1, 0.2]);
@@ -708,7 +769,7 @@ mod tests {
         let err = r.next_event().unwrap_err().to_string();
         assert!(err.contains("announces 3 particles but holds 2"), "{err}");
         assert!(err.contains("event 1"), "{err}");
-        assert!(err.contains("line 19"), "{err}");
+        assert!(err.contains("line 20"), "{err}"); // the `</event>` found in place of particle 3
     }
 
     #[test]
@@ -734,11 +795,22 @@ mod tests {
     fn non_numeric_field_and_non_finite_momentum_are_errors() {
         let bad = EVENT.replace("1.0 2.0 3.0", "1.0 abc 3.0");
         let f = write_temp(&file_with(&bad, ""));
-        let err = LheReader::open(f.path()).unwrap().next_event().unwrap_err().to_string();
-        assert!(err.contains("expected a number") && err.contains("abc"), "{err}");
+        let err = LheReader::open(f.path())
+            .unwrap()
+            .next_event()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("expected a number") && err.contains("abc"),
+            "{err}"
+        );
         let nan = EVENT.replace("1.0 2.0 3.0", "1.0 nan 3.0");
         let f = write_temp(&file_with(&nan, ""));
-        let err = LheReader::open(f.path()).unwrap().next_event().unwrap_err().to_string();
+        let err = LheReader::open(f.path())
+            .unwrap()
+            .next_event()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("non-finite"), "{err}");
     }
 
@@ -747,7 +819,9 @@ mod tests {
         let f = write_temp("hello\nworld\n");
         let err = LheReader::open(f.path()).err().unwrap().to_string();
         assert!(err.contains("not an LHE file"), "{err}");
-        let f = write_temp("<LesHouchesEvents version=\"1.0\">\n<header>\n</header>\n</LesHouchesEvents>\n");
+        let f = write_temp(
+            "<LesHouchesEvents version=\"1.0\">\n<header>\n</header>\n</LesHouchesEvents>\n",
+        );
         let err = LheReader::open(f.path()).err().unwrap().to_string();
         assert!(err.contains("no <init> block"), "{err}");
     }
