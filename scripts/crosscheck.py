@@ -45,7 +45,7 @@ def pylhe_events(path, tmpdir):
             if line.strip() == "<weights></weights>":
                 continue
             dst.write(line)
-    return pylhe.read_lhe(cleaned)
+    return pylhe.LHEFile.fromfile(cleaned).events
 
 
 def parton_rows(card, path, tmpdir):
