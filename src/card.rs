@@ -400,10 +400,10 @@ impl RunCard {
             ("jet", &self.detector.jet),
         ] {
             if let Some(c) = cuts {
-                if !(c.pt_min >= 0.0) {
+                if c.pt_min.is_nan() || c.pt_min < 0.0 {
                     return Err(format!("detector.{name}.pt_min must be >= 0 GeV"));
                 }
-                if c.eta_max.is_some_and(|m| !(m > 0.0)) {
+                if c.eta_max.is_some_and(|m| m.is_nan() || m <= 0.0) {
                     return Err(format!("detector.{name}.eta_max must be > 0"));
                 }
             }
@@ -489,7 +489,7 @@ impl RunCard {
                 }
             }
         }
-        pairs.sort_by(|a, b| natural_key(&a.lhe).cmp(&natural_key(&b.lhe)));
+        pairs.sort_by_key(|p| natural_key(&p.lhe));
         Ok(ResolvedInputs { pairs })
     }
 }
@@ -626,7 +626,7 @@ charge = -1
     fn stems_pair_and_sort_naturally() {
         assert_eq!(file_stem(Path::new("/d/zee_3.lhe.gz")), "zee_3");
         assert_eq!(file_stem(Path::new("zee_3.root")), "zee_3");
-        let mut v = vec![PathBuf::from("z_10.lhe"), PathBuf::from("z_9.lhe")];
+        let mut v = [PathBuf::from("z_10.lhe"), PathBuf::from("z_9.lhe")];
         v.sort_by_key(|p| natural_key(p));
         assert_eq!(v[0], PathBuf::from("z_9.lhe"));
     }

@@ -159,15 +159,15 @@ fn passing(what: &str, all: &[Candidate], cuts: Option<&Cuts>) -> Result<Vec<Can
         None => all.to_vec(),
     };
     kept.sort_by(|a, b| b.pt.total_cmp(&a.pt));
-    if let Some(n) = cuts.and_then(|c| c.count) {
-        if kept.len() != n as usize {
-            let c = cuts.map(|c| c.pt_min).unwrap_or(0.0);
-            return Err(if n == 0 {
-                format!("{what}: veto (pT > {c} GeV)")
-            } else {
-                format!("{what}: not exactly {n} with pT > {c} GeV")
-            });
-        }
+    if let Some(n) = cuts.and_then(|c| c.count)
+        && kept.len() != n as usize
+    {
+        let c = cuts.map(|c| c.pt_min).unwrap_or(0.0);
+        return Err(if n == 0 {
+            format!("{what}: veto (pT > {c} GeV)")
+        } else {
+            format!("{what}: not exactly {n} with pT > {c} GeV")
+        });
     }
     Ok(kept)
 }

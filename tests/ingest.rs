@@ -111,7 +111,7 @@ fn ttbar_fixture_without_vetoes_matches_provenance_count() {
     let lhe_selected = total["lhe_selected"].as_u64().unwrap();
     assert!((9_900..10_000).contains(&lhe_selected), "{lhe_selected}");
     let aligned = total["aligned"].as_u64().unwrap();
-    assert!(aligned <= 1_313 && aligned >= 1_300, "{aligned}");
+    assert!((1_300..=1_313).contains(&aligned), "{aligned}");
 
     let path = out.join("events.parquet");
     let frame = frames::read_parquet(&path).unwrap();

@@ -108,6 +108,9 @@ pub struct Wanted {
     pub met: bool,
 }
 
+/// Where a collection's candidates go in a [`DetectorEvent`].
+type CollectionField = fn(&mut DetectorEvent) -> &mut Vec<Candidate>;
+
 /// Reads Delphes entries chunk by chunk.
 pub struct DelphesReader {
     path: PathBuf,
@@ -211,12 +214,7 @@ impl DelphesReader {
                 ev.number = numbers.entry(i).first().copied();
             }
         }
-        let collections: [(
-            bool,
-            &str,
-            bool,
-            fn(&mut DetectorEvent) -> &mut Vec<Candidate>,
-        ); 4] = [
+        let collections: [(bool, &str, bool, CollectionField); 4] = [
             (w.electrons, &self.names.electron, true, |e| {
                 &mut e.electrons
             }),
