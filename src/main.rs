@@ -49,7 +49,7 @@ fn init_logging(verbose: u8, quiet: u8) {
         .init();
 }
 
-fn ingest(args: cli::IngestArgs) -> Result<(), otus::Error> {
+fn ingest(args: cli::IngestArgs) -> Result<(), Box<dyn std::error::Error>> {
     let card = RunCard::load(&args.card)?;
     let card_dir = args.card.parent().unwrap_or(Path::new("."));
     let inputs = card.resolve_inputs(card_dir).map_err(|message| {
@@ -83,12 +83,12 @@ fn ingest(args: cli::IngestArgs) -> Result<(), otus::Error> {
     Ok(())
 }
 
-fn inspect(args: cli::InspectArgs) -> Result<(), otus::Error> {
+fn inspect(args: cli::InspectArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut stdout = std::io::stdout().lock();
     for file in &args.files {
         let summary = otus::inspect::inspect(file)?;
         let text = if args.json {
-            serde_json::to_string(&summary).map_err(|e| otus::Error::Other(e.to_string()))? + "\n"
+            serde_json::to_string(&summary)? + "\n"
         } else {
             summary.to_string()
         };
