@@ -238,27 +238,63 @@ impl CutFlow {
         Self { pairs, total }
     }
 
-    /// A plain-text table of the totals, one line per step.
+    /// A plain-text table of the totals: each cut in the order it is
+    /// applied, with the events it removes and the events left after it.
     pub fn summary(&self) -> String {
         let t = &self.total;
         let mut s = format!("cut-flow over {} file pair(s)\n", self.pairs.len());
-        s += &format!("  LHE events read            {:>10}\n", t.lhe_events);
-        for (k, v) in &t.lhe_dropped {
-            s += &format!("    dropped: {k:<40} {v:>10}\n");
-        }
-        s += &format!("  LHE events selected        {:>10}\n", t.lhe_selected);
-        s += &format!("  Delphes entries read       {:>10}\n", t.delphes_entries);
-        for (k, v) in &t.delphes_dropped {
-            s += &format!("    dropped: {k:<40} {v:>10}\n");
-        }
-        s += &format!("  Delphes entries selected   {:>10}\n", t.delphes_selected);
+        s += &format!("  {:<52} {:>9}\n", "LHE events read", t.lhe_events);
+        s += &cumulative(t.lhe_events, &t.lhe_dropped);
+        s += &format!("  {:<52} {:>9}\n", "LHE events selected", t.lhe_selected);
+        s += &format!(
+            "  {:<52} {:>9}\n",
+            "Delphes entries read", t.delphes_entries
+        );
+        s += &cumulative(t.delphes_entries, &t.delphes_dropped);
+        s += &format!(
+            "  {:<52} {:>9}\n",
+            "Delphes entries selected", t.delphes_selected
+        );
         if t.unmatched_entries > 0 {
-            s += &format!(
-                "  Delphes entries with no LHE event {:>3}\n",
-                t.unmatched_entries
-            );
+            let label = "selected entries naming no LHE event";
+            s += &format!("  {label:<52} {:>9}\n", t.unmatched_entries);
         }
-        s += &format!("  aligned (both selected)    {:>10}\n", t.aligned);
+        s += &format!(
+            "  {:<52} {:>9}\n",
+            "aligned (selected at both levels)", t.aligned
+        );
         s
     }
+}
+
+/// The order in which [`Selection`] applies its cuts, for reporting.
+fn cut_rank(reason: &str) -> usize {
+    [
+        "parton",
+        "electrons",
+        "muons",
+        "photons",
+        "jets",
+        "object",
+        "missing",
+    ]
+    .iter()
+    .position(|p| reason.starts_with(p))
+    .unwrap_or(usize::MAX)
+}
+
+/// Lines `- reason  removed  left` in cut order.
+fn cumulative(start: u64, dropped: &BTreeMap<Reason, u64>) -> String {
+    let mut steps: Vec<(&Reason, &u64)> = dropped.iter().collect();
+    steps.sort_by_key(|(r, _)| cut_rank(r));
+    let mut left = start;
+    let mut s = String::new();
+    for (reason, n) in steps {
+        left = left.saturating_sub(*n);
+        s += &format!(
+            "    - {reason:<48} {:>9}  {left:>9} left\n",
+            format!("-{n}")
+        );
+    }
+    s
 }
