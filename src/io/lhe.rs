@@ -328,10 +328,18 @@ fn find_generator(header: &str, init_info: &str) -> Option<String> {
             });
         }
     }
-    // The marker that appears first names the generator: later ones are
+    if let Some(pos) = header.find("<MGVersion>") {
+        let v = header[pos + 11..]
+            .split('<')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_start_matches('#');
+        return Some(format!("MadGraph5_aMC@NLO (MGVersion {v})"));
+    }
+    // Otherwise the marker that appears first names the generator: later ones are
     // often setting names (Pythia lists `POWHEG:*` settings in its header).
     let known = [
-        ("<MGVersion>", "MadGraph5_aMC@NLO"),
         ("MadGraph", "MadGraph"),
         ("POWHEG", "POWHEG-BOX"),
         ("PYTHIA 8", "Pythia 8"),
@@ -345,14 +353,21 @@ fn find_generator(header: &str, init_info: &str) -> Option<String> {
         .min_by_key(|(pos, needle, _)| (*pos, std::cmp::Reverse(needle.len())))?;
     let after = &header[pos + needle.len()..];
     Some(match needle {
-        "<MGVersion>" => {
-            let v = after
-                .split('<')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_start_matches('#');
-            format!("{name} (MGVersion {v})")
+        "MadGraph" => {
+            // The banner's box: `*   VERSION 2.2.1   2014-09-25   *`.
+            let end = after
+                .char_indices()
+                .nth(4000)
+                .map_or(after.len(), |(i, _)| i);
+            let version = after[..end]
+                .split("VERSION")
+                .nth(1)
+                .and_then(|v| v.split_whitespace().next())
+                .filter(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+            match version {
+                Some(v) => format!("MadGraph5_aMC@NLO {v}"),
+                None => name.to_string(),
+            }
         }
         "PYTHIA 8" => {
             let v: String = after
