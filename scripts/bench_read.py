@@ -6,7 +6,7 @@ read with uproot (Delphes: the branches ingest needs, into arrays) or pylhe
 (LHE: every event and particle), each in its own process under
 /usr/bin/time for the peak resident memory. Prints medians and ratios.
 
-Usage: scripts/bench_read.py [--runs N] [--delphes FILE] [--lhe FILE]
+Usage: scripts/bench_read.py [--runs N] [--release] [--delphes FILE] [--lhe FILE]
 Defaults: ../shared/data/zee/zee_0.root and the MadGraph MLM fixture.
 Run from the repository root with the venv of .ci/run (.venv/bin/python).
 """
@@ -52,8 +52,9 @@ def timed(cmd):
     return int(events), float(seconds), peak_kib / 1024
 
 
-def bench_binary():
-    out = subprocess.run(["cargo", "bench", "--no-run", "--bench", "read", "--message-format=json"],
+def bench_binary(release):
+    profile = ["--release"] if release else []
+    out = subprocess.run(["cargo", "build", "--bench", "read", "--message-format=json"] + profile,
                          check=True, capture_output=True, text=True, cwd=ROOT)
     for line in out.stdout.splitlines():
         msg = json.loads(line)
@@ -65,10 +66,12 @@ def bench_binary():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--release", action="store_true",
+                    help="build our reader in the release profile (default: the dev profile the tests use)")
     ap.add_argument("--delphes", default=os.path.join(ROOT, "..", "shared", "data", "zee", "zee_0.root"))
     ap.add_argument("--lhe", default=os.path.join(ROOT, "fixtures", "pylhe-testfile-madgraph-2.2.1-Z-mlm.lhe.gz"))
     args = ap.parse_args()
-    ours = bench_binary()
+    ours = bench_binary(args.release)
     python = sys.executable
     cases = [
         ("Delphes " + os.path.basename(args.delphes), [ours, "delphes", args.delphes],
