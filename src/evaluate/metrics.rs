@@ -443,6 +443,64 @@ mod tests {
         assert!(close(t.p_value, 1.0 / 3.0, 1e-15));
     }
 
+    // Reference values produced with SciPy 1.x / NumPy in a venv:
+    //   stats.ks_2samp(A, B, method="exact")  -> D = 0.23, p = 0.5286364448145011
+    //   stats.kstwobign.sf(x) for x in 0.3, 0.5, 0.8, 1.5, 2.5
+    //   W2^2 of A, B: mean over the 100 cells of the common grid (lcm(25, 20))
+    //   of (A[floor(25 u)] - B[floor(20 u)])^2 at cell midpoints -> 0.499625
+    const A: [f64; 25] = [
+        0.61, 0.29, 0.06, 0.59, -1.73, -0.74, 0.51, -0.56, 0.39, 1.64, 0.05, -0.06, 0.64, -0.82,
+        0.37, 1.77, 1.09, -1.28, 2.36, 1.31, 1.05, -0.32, -0.4, 1.06, -2.47,
+    ];
+    const B: [f64; 20] = [
+        2.20, 1.66, 1.38, 0.20, 0.36, 0.00, 0.96, 1.56, 0.44, 1.50, -0.30, 0.66, 2.31, 3.29, -0.27,
+        -0.37, 0.38, 0.70, 0.52, -0.71,
+    ];
+
+    #[test]
+    fn ks_exact_matches_scipy() {
+        let t = ks_two_sample(&A, &B);
+        assert!(close(t.statistic, 0.23, 1e-12));
+        assert_eq!(t.method, KsMethod::Exact);
+        assert!(close(t.p_value, 0.5286364448145011, 1e-12));
+    }
+
+    #[test]
+    fn kolmogorov_survival_matches_scipy_kstwobign() {
+        let cases = [
+            (0.3, 0.9999906941986655),
+            (0.5, 0.9639452436648751),
+            (0.8, 0.5441424115741981),
+            (1.5, 0.022217962616525127),
+            (2.5, 7.453306344157342e-06),
+        ];
+        for (x, want) in cases {
+            let got = kolmogorov_survival(x);
+            assert!(close(got, want, 1e-13), "Q({x}) = {got}, SciPy {want}");
+        }
+    }
+
+    #[test]
+    fn w2_unequal_sizes_matches_numpy_grid() {
+        assert!(close(wasserstein2(&A, &B), 0.499625, 1e-12));
+    }
+
+    #[test]
+    fn ks_large_samples_use_the_asymptotic_form() {
+        let a: Vec<f64> = (0..2000).map(|i| i as f64).collect();
+        let b: Vec<f64> = (0..1000).map(|i| 2.0 * i as f64 + 100.0).collect();
+        let t = ks_two_sample(&a, &b);
+        assert_eq!(t.method, KsMethod::Asymptotic);
+        // D = 0.05 at the first 100 values of a; n = 2000 * 1000 / 3000.
+        assert!(close(t.statistic, 0.05, 1e-12));
+        let n: f64 = 2000.0 * 1000.0 / 3000.0;
+        assert!(close(
+            t.p_value,
+            kolmogorov_survival(n.sqrt() * 0.05),
+            1e-15
+        ));
+    }
+
     #[test]
     fn ks_ties_are_compared_after_equal_values() {
         let t = ks_two_sample(&[1.0, 1.0, 2.0], &[1.0, 2.0, 2.0]);
