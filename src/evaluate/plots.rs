@@ -31,9 +31,9 @@ pub const RATIO_RANGE: (f64, f64) = (0.5, 1.5);
 const WIDTH: u32 = 800;
 const MAIN_HEIGHT: u32 = 460;
 const RATIO_HEIGHT: u32 = 230;
-const FOOTER_HEIGHT: u32 = 40;
-const LABEL_FONT: u32 = 20;
-const TICK_FONT: u32 = 15;
+const FOOTER_LINE: u32 = 20;
+const LABEL_FONT: u32 = 22;
+const TICK_FONT: u32 = 17;
 const Y_LABEL_AREA: u32 = 85;
 
 /// A histogram with uniform bins on `[lo, hi)` that counts what falls
@@ -130,6 +130,13 @@ impl Histogram {
 /// reference sample, widened by 5 % on each side (a constant sample gets
 /// +-0.5, or +-5 % of its value). Non-finite values are ignored.
 pub fn axis_range(reference: &[f64]) -> (f64, f64) {
+    quantile_range(reference, 0.001)
+}
+
+/// The `p` to `1 - p` quantiles of `values`, widened by 5 % on each side;
+/// see [`axis_range`].
+pub fn quantile_range(values: &[f64], p: f64) -> (f64, f64) {
+    let reference = values;
     let mut v: Vec<f64> = reference
         .iter()
         .copied()
@@ -140,7 +147,7 @@ pub fn axis_range(reference: &[f64]) -> (f64, f64) {
     }
     v.sort_unstable_by(f64::total_cmp);
     let q = |p: f64| v[((p * (v.len() - 1) as f64).round() as usize).min(v.len() - 1)];
-    let (lo, hi) = (q(0.001), q(0.999));
+    let (lo, hi) = (q(p), q(1.0 - p));
     if hi > lo {
         let pad = 0.05 * (hi - lo);
         return (lo - pad, hi + pad);
@@ -288,26 +295,38 @@ fn plot_error(figure: &str, e: Box<dyn std::error::Error>) -> EvaluateError {
 
 /// Draws a histogram figure; returns the SVG text and a summary.
 pub fn histogram_svg(fig: &HistogramFigure) -> Result<(String, FigureSummary), EvaluateError> {
+    let prepared = prepare(fig);
+    let footer = FOOTER_LINE * prepared.dropped.len().max(1) as u32 + 12;
     let mut svg = String::new();
-    let summary = {
-        let height = MAIN_HEIGHT + RATIO_HEIGHT + FOOTER_HEIGHT;
+    {
+        let height = MAIN_HEIGHT + RATIO_HEIGHT + footer;
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
-        let summary = draw_histogram(&root, fig).map_err(|e| plot_error(&fig.label, e))?;
+        draw_histogram(&root, fig, &prepared).map_err(|e| plot_error(&fig.label, e))?;
         root.present()
             .map_err(|e| plot_error(&fig.label, e.into()))?;
-        summary
+    }
+    let summary = FigureSummary {
+        panels: 2,
+        series: fig.series.len(),
+        dropped: prepared.dropped,
     };
     Ok((svg, summary))
 }
 
-fn draw_histogram(
-    root: &DrawingArea<SVGBackend, Shift>,
-    fig: &HistogramFigure,
-) -> DrawResult<FigureSummary> {
-    root.fill(&WHITE)?;
-    let (main, rest) = root.split_vertically(MAIN_HEIGHT);
-    let (ratio_area, footer) = rest.split_vertically(RATIO_HEIGHT);
+/// The binned content of a histogram figure.
+struct Prepared {
+    lo: f64,
+    hi: f64,
+    truth_index: usize,
+    histograms: Vec<Histogram>,
+    /// Ratio points per series (empty for the truth).
+    ratios: Vec<Vec<RatioPoint>>,
+    /// One line per series that lost entries, and one for ratio points
+    /// outside the panel.
+    dropped: Vec<String>,
+}
 
+fn prepare(fig: &HistogramFigure) -> Prepared {
     let truth_index = fig
         .series
         .iter()
@@ -323,15 +342,65 @@ fn draw_histogram(
         .iter()
         .map(|s| Histogram::fill(lo, hi, fig.bins, s.values))
         .collect();
+    let ratios: Vec<Vec<RatioPoint>> = histograms
+        .iter()
+        .enumerate()
+        .map(|(k, h)| {
+            if k == truth_index {
+                Vec::new()
+            } else {
+                ratio_points(&histograms[truth_index], h)
+            }
+        })
+        .collect();
+
+    let mut dropped: Vec<String> = fig
+        .series
+        .iter()
+        .zip(&histograms)
+        .filter_map(|(s, h)| h.dropped().map(|d| format!("{}: {d}", s.kind.legend())))
+        .collect();
+    let (rlo, rhi) = RATIO_RANGE;
+    let outside = ratios
+        .iter()
+        .flatten()
+        .filter(|p| !(rlo..=rhi).contains(&p.ratio))
+        .count();
+    if outside > 0 {
+        dropped.push(format!("{outside} ratio points outside [{rlo}, {rhi}]"));
+    }
+    Prepared {
+        lo,
+        hi,
+        truth_index,
+        histograms,
+        ratios,
+        dropped,
+    }
+}
+
+fn draw_histogram(
+    root: &DrawingArea<SVGBackend, Shift>,
+    fig: &HistogramFigure,
+    prepared: &Prepared,
+) -> DrawResult<()> {
+    root.fill(&WHITE)?;
+    let (main, rest) = root.split_vertically(MAIN_HEIGHT);
+    let (ratio_area, footer) = rest.split_vertically(RATIO_HEIGHT);
+    let Prepared { lo, hi, .. } = *prepared;
 
     // Main panel.
-    let ymax = histograms
+    let ymax = prepared
+        .histograms
         .iter()
         .flat_map(|h| h.counts.iter().copied())
         .fold(0.0, f64::max)
         .max(1.0)
         * 1.3;
-    let events = fig.series.get(truth_index).map_or(0, |s| s.values.len());
+    let events = fig
+        .series
+        .get(prepared.truth_index)
+        .map_or(0, |s| s.values.len());
     let mut chart = ChartBuilder::on(&main)
         .margin_top(10)
         .margin_right(25)
@@ -351,7 +420,7 @@ fn draw_histogram(
         .label_style(("sans-serif", TICK_FONT))
         .y_label_formatter(&|v| compact(*v))
         .draw()?;
-    for (series, h) in fig.series.iter().zip(&histograms) {
+    for (series, h) in fig.series.iter().zip(&prepared.histograms) {
         draw_steps(&mut chart, series.kind, h.steps())?;
     }
     if !fig.series.is_empty() {
@@ -371,8 +440,8 @@ fn draw_histogram(
     let mut ratio = ChartBuilder::on(&ratio_area)
         .margin_right(25)
         .margin_left(10)
-        .margin_top(5)
-        .x_label_area_size(55)
+        .margin_top(12)
+        .x_label_area_size(60)
         .y_label_area_size(Y_LABEL_AREA)
         .build_cartesian_2d(lo..hi, rlo..rhi)?;
     ratio
@@ -389,60 +458,43 @@ fn draw_histogram(
         [(lo, 1.0), (hi, 1.0)],
         RGBColor(120, 120, 120).stroke_width(1),
     ))?;
-    let mut outside_ratio = 0;
-    if let Some(truth) = histograms.get(truth_index) {
-        for (k, (series, h)) in fig.series.iter().zip(&histograms).enumerate() {
-            if k == truth_index {
-                continue;
-            }
-            let color = series.kind.color();
-            for p in ratio_points(truth, h) {
-                if !(rlo..=rhi).contains(&p.ratio) {
-                    outside_ratio += 1;
-                    continue;
-                }
-                let (a, b) = ((p.ratio - p.error).max(rlo), (p.ratio + p.error).min(rhi));
-                ratio.draw_series(LineSeries::new(
-                    [(p.center, a), (p.center, b)],
-                    color.stroke_width(1),
-                ))?;
-                ratio.draw_series(std::iter::once(Circle::new(
-                    (p.center, p.ratio),
-                    3,
-                    color.filled(),
-                )))?;
-            }
+    for (series, points) in fig.series.iter().zip(&prepared.ratios) {
+        let color = series.kind.color();
+        for p in points.iter().filter(|p| (rlo..=rhi).contains(&p.ratio)) {
+            let (a, b) = ((p.ratio - p.error).max(rlo), (p.ratio + p.error).min(rhi));
+            ratio.draw_series(LineSeries::new(
+                [(p.center, a), (p.center, b)],
+                color.stroke_width(1),
+            ))?;
+            ratio.draw_series(std::iter::once(Circle::new(
+                (p.center, p.ratio),
+                3,
+                color.filled(),
+            )))?;
         }
     }
 
-    // Footer: what is not in the bins.
-    let mut dropped: Vec<String> = fig
-        .series
-        .iter()
-        .zip(&histograms)
-        .filter_map(|(s, h)| h.dropped().map(|d| format!("{}: {d}", s.kind.legend())))
-        .collect();
-    if outside_ratio > 0 {
-        dropped.push(format!(
-            "{outside_ratio} ratio points outside [{rlo}, {rhi}]"
-        ));
-    }
-    let note = if dropped.is_empty() {
-        "all entries inside the axis range".to_string()
+    // Footer: what is not in the bins, one line per series.
+    let lines = if prepared.dropped.is_empty() {
+        vec!["all entries inside the axis range".to_string()]
     } else {
-        format!("outside the axis range: {}", dropped.join("; "))
+        prepared
+            .dropped
+            .iter()
+            .map(|d| format!("outside the axis range, {d}"))
+            .collect()
     };
-    footer.draw(&Text::new(
-        note,
-        (Y_LABEL_AREA as i32 + 10, 8),
-        ("sans-serif", TICK_FONT).into_font(),
-    ))?;
-
-    Ok(FigureSummary {
-        panels: 2,
-        series: fig.series.len(),
-        dropped,
-    })
+    for (k, line) in lines.into_iter().enumerate() {
+        footer.draw(&Text::new(
+            line,
+            (
+                Y_LABEL_AREA as i32 + 10,
+                4 + (k as u32 * FOOTER_LINE) as i32,
+            ),
+            ("sans-serif", TICK_FONT).into_font(),
+        ))?;
+    }
+    Ok(())
 }
 
 /// Draws one step outline in the series' style, with its legend entry.
@@ -497,7 +549,8 @@ pub struct TransportFigure<'a> {
     pub z: &'a [f64],
     /// x values of the same events (`x[i]` comes from `z[i]`).
     pub x: &'a [f64],
-    /// Axis ranges (z, x); `None` for [`axis_range`] of each.
+    /// Axis ranges (z, x); `None` for the 1 % to 99 % [`quantile_range`] of
+    /// each.
     pub ranges: Option<((f64, f64), (f64, f64))>,
 }
 
@@ -591,7 +644,7 @@ fn draw_transport(
     let n = TRANSPORT_BINS;
     let (zr, xr) = fig
         .ranges
-        .unwrap_or_else(|| (axis_range(fig.z), axis_range(fig.x)));
+        .unwrap_or_else(|| (quantile_range(fig.z, 0.01), quantile_range(fig.x, 0.01)));
     let data = joint(fig, zr, xr);
     let (body, footer) = root.split_vertically(820);
     let (title, body) = body.split_vertically(40);

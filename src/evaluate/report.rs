@@ -212,7 +212,10 @@ fn transport_figures(
     let z = halves.z_a.column(&z_col)?;
     let x_true = halves.x_a.column(&x_col)?;
     // Common ranges, so the two figures can be compared by eye.
-    let ranges = Some((plots::axis_range(&z), plots::axis_range(&x_true)));
+    let ranges = Some((
+        plots::quantile_range(&z, 0.01),
+        plots::quantile_range(&x_true, 0.01),
+    ));
 
     let mut pairs = Vec::new();
     if let Some(sim) = &outputs.simulated {
