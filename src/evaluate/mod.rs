@@ -114,7 +114,7 @@ impl Sample {
         let fits = if columns.is_empty() {
             values.is_empty()
         } else {
-            values.len() % columns.len() == 0
+            values.len().is_multiple_of(columns.len())
         };
         if !fits {
             return Err(EvaluateError::Shape {

@@ -94,6 +94,9 @@ fn io_error(path: &Path, source: std::io::Error) -> EvaluateError {
 
 type Drawn = (String, String, Figure);
 
+/// The model outputs drawn against one space's truth.
+type Candidates<'a> = Vec<(SeriesKind, &'a Option<Sample>)>;
+
 /// One histogram per variable of each space that has a model output: z
 /// (truth B, E(x)), x (truth B, D(z), D(E(x))). Masses are grouped apart.
 fn histogram_figures(
@@ -103,7 +106,7 @@ fn histogram_figures(
 ) -> Result<Vec<Drawn>, EvaluateError> {
     let derived = &settings.evaluation.derived;
     let mut drawn = Vec::new();
-    let spaces: [(&str, &Sample, Vec<(SeriesKind, &Option<Sample>)>); 2] = [
+    let spaces: [(&str, &Sample, Candidates); 2] = [
         (
             "z",
             &halves.z_b,

@@ -225,7 +225,7 @@ pub fn variables_of(
     let events = events_of(sample, space, &objects);
     for object in &objects {
         let label = object_label(object);
-        let kinds: [(&str, &str, Unit, fn(&FourMomentum) -> f64); 3] = [
+        let kinds: [Kinematic; 3] = [
             ("pt", "pT", Unit::GeV, FourMomentum::pt),
             ("eta", "eta", Unit::Dimensionless, FourMomentum::eta),
             ("phi", "phi", Unit::Radian, FourMomentum::phi),
@@ -257,6 +257,9 @@ pub fn variables_of(
     }
     out
 }
+
+/// Name suffix, label, unit and function of a per-object quantity.
+type Kinematic = (&'static str, &'static str, Unit, fn(&FourMomentum) -> f64);
 
 /// The objects of every event.
 fn events_of(sample: &Sample, space: &str, objects: &[String]) -> Vec<Objects> {
