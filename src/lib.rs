@@ -11,6 +11,7 @@
 //! - [`select`]: final-state selection, alignment and cut-flow;
 //! - [`frames`]: column names and Parquet frames;
 //! - [`ingest`]: the ingest stage, from files to a frame;
+//! - [`evaluate`]: metrics (sliced Wasserstein, W2, KS, chi-square) and SVG figures;
 //! - [`inspect`]: what a file holds;
 //! - [`physics`]: four-vectors and invariant masses.
 //!
@@ -19,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod card;
+pub mod evaluate;
 pub mod frames;
 pub mod ingest;
 pub mod inspect;
