@@ -13,9 +13,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{Sample, Unit};
-
-/// The four-momentum components of a frame column, in storage order.
-pub const COMPONENTS: [&str; 4] = ["px", "py", "pz", "e"];
+pub use crate::frames::COMPONENTS;
+pub use crate::physics::FourVector;
 
 /// A compared quantity: its column-like name, a label for axes and tables,
 /// and its unit.
@@ -39,66 +38,8 @@ pub struct VariableColumn {
     pub values: Vec<f64>,
 }
 
-/// A four-momentum (px, py, pz, E), GeV.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct FourMomentum {
-    /// x component, GeV.
-    pub px: f64,
-    /// y component, GeV.
-    pub py: f64,
-    /// z (beam) component, GeV.
-    pub pz: f64,
-    /// Energy, GeV.
-    pub e: f64,
-}
-
-impl FourMomentum {
-    /// Transverse momentum sqrt(px^2 + py^2), GeV.
-    pub fn pt(&self) -> f64 {
-        self.px.hypot(self.py)
-    }
-
-    /// Pseudorapidity asinh(pz / pT); 0 for pT = pz = 0, +-inf along the beam.
-    pub fn eta(&self) -> f64 {
-        let pt = self.pt();
-        if pt == 0.0 {
-            return if self.pz == 0.0 {
-                0.0
-            } else {
-                f64::INFINITY.copysign(self.pz)
-            };
-        }
-        (self.pz / pt).asinh()
-    }
-
-    /// Azimuth atan2(py, px) in (-pi, pi], radians.
-    pub fn phi(&self) -> f64 {
-        self.py.atan2(self.px)
-    }
-
-    /// Invariant mass sqrt(E^2 - |p|^2), GeV; a negative m^2 from rounding
-    /// or smearing gives -sqrt(-m^2), so it stays visible in a histogram.
-    pub fn mass(&self) -> f64 {
-        let m2 = self.e * self.e - self.px * self.px - self.py * self.py - self.pz * self.pz;
-        m2.signum() * m2.abs().sqrt()
-    }
-}
-
-impl std::ops::Add for FourMomentum {
-    type Output = FourMomentum;
-
-    fn add(self, o: FourMomentum) -> FourMomentum {
-        FourMomentum {
-            px: self.px + o.px,
-            py: self.py + o.py,
-            pz: self.pz + o.pz,
-            e: self.e + o.e,
-        }
-    }
-}
-
 /// The objects of one event, by name (`em`, `jet1`, ...).
-pub type Objects = BTreeMap<String, FourMomentum>;
+pub type Objects = BTreeMap<String, FourVector>;
 
 /// The function of a derived quantity: its value for one event, or `None`
 /// where it is undefined (that event is left out of its comparison).
@@ -139,7 +80,7 @@ impl DerivedVariable {
             unit: Unit::GeV,
             requires: names,
             compute: Arc::new(move |event: &Objects| {
-                let mut sum = FourMomentum::default();
+                let mut sum = FourVector::default();
                 for n in &wanted {
                     sum = sum + *event.get(n)?;
                 }
@@ -226,9 +167,9 @@ pub fn variables_of(
     for object in &objects {
         let label = object_label(object);
         let kinds: [Kinematic; 3] = [
-            ("pt", "pT", Unit::GeV, FourMomentum::pt),
-            ("eta", "eta", Unit::Dimensionless, FourMomentum::eta),
-            ("phi", "phi", Unit::Radian, FourMomentum::phi),
+            ("pt", "pT", Unit::GeV, FourVector::pt),
+            ("eta", "eta", Unit::Dimensionless, FourVector::eta),
+            ("phi", "phi", Unit::Radian, FourVector::phi),
         ];
         for (suffix, what, unit, f) in kinds {
             out.push(VariableColumn {
@@ -259,7 +200,7 @@ pub fn variables_of(
 }
 
 /// Name suffix, label, unit and function of a per-object quantity.
-type Kinematic = (&'static str, &'static str, Unit, fn(&FourMomentum) -> f64);
+type Kinematic = (&'static str, &'static str, Unit, fn(&FourVector) -> f64);
 
 /// The objects of every event.
 fn events_of(sample: &Sample, space: &str, objects: &[String]) -> Vec<Objects> {
@@ -280,7 +221,7 @@ fn events_of(sample: &Sample, space: &str, objects: &[String]) -> Vec<Objects> {
             indices
                 .iter()
                 .map(|(o, [px, py, pz, e])| {
-                    let p = FourMomentum {
+                    let p = FourVector {
                         px: row[*px],
                         py: row[*py],
                         pz: row[*pz],
@@ -355,13 +296,13 @@ mod tests {
     #[test]
     fn eta_of_known_momentum() {
         // pz = pT sinh(1) gives eta = 1.
-        let p = FourMomentum {
+        let p = FourVector {
             px: 3.0,
             py: 4.0,
             pz: 5.0 * 1f64.sinh(),
             e: 100.0,
         };
         assert!((p.eta() - 1.0).abs() < 1e-12);
-        assert_eq!(FourMomentum::default().eta(), 0.0);
+        assert_eq!(FourVector::default().eta(), 0.0);
     }
 }
