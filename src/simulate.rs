@@ -104,7 +104,7 @@ pub(crate) fn map_rows(
             let eps = noise[off..off + n * noise_dim].to_vec();
             let eps = Tensor::<2>::from_data(TensorData::new(eps, [n, noise_dim]), device);
             let y = map.forward(x, eps);
-            out.extend(y.into_data().convert::<f32>().to_vec::<f32>().unwrap_or_default());
+            out.extend(y.try_into_vec_as::<f32>().unwrap_or_default());
             s = e;
         }
         start = chunk_end;

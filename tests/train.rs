@@ -232,3 +232,19 @@ fn residual_variant_trains_and_round_trips() {
     let again = SavedModel::load_with(dir.path(), Which::Last, &Device::flex()).unwrap();
     assert_eq!(a, simulate(&again, &z, 1, 3).unwrap());
 }
+
+#[test]
+fn example_card_tables_parse_and_restate_the_builtin_profiles() {
+    #[derive(serde::Deserialize)]
+    struct Card {
+        model: ModelSettings,
+        train: TrainSettings,
+    }
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/cards/zee_train_example.toml");
+    let card: Card = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    card.model.validate().unwrap();
+    card.train.validate().unwrap();
+    assert_eq!(card.model, ModelSettings::default());
+    let builtin = TrainSettings::builtin_profiles();
+    assert_eq!(card.train.profiles, builtin);
+}

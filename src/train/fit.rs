@@ -527,9 +527,7 @@ impl Context<'_> {
             vec![total.clone(), recon, latent, anchor_e, anchor_d, decoder_sw],
             0,
         )
-        .into_data()
-        .convert::<f64>()
-        .to_vec::<f64>()
+        .try_into_vec_as::<f64>()
         .unwrap_or_default();
         Terms { total, values }
     }
@@ -557,9 +555,7 @@ impl Context<'_> {
         };
         let sw = |a, b, d| {
             loss::sliced_w2_with(a, b, d, self.sort)
-                .into_data()
-                .convert::<f64>()
-                .to_vec::<f64>()
+                .try_into_vec_as::<f64>()
                 .map(|v| v[0])
                 .unwrap_or(f64::NAN)
         };
