@@ -112,17 +112,54 @@ pub fn select_device() -> Device {
     }
 }
 
-/// Loss sums over the batches of an epoch so far.
+/// Loss sums over the batches of an epoch so far. Stored in the checkpoint
+/// as IEEE bit patterns: serde_json's default float parsing may be off by
+/// one unit in the last place, which would make a resumed curve differ.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct Sums {
     batches: usize,
+    #[serde(with = "bits")]
     loss: f64,
+    #[serde(with = "bits")]
     recon: f64,
+    #[serde(with = "bits")]
     latent_sw: f64,
+    #[serde(with = "bits")]
     anchor_e: f64,
+    #[serde(with = "bits")]
     anchor_d: f64,
+    #[serde(with = "bits")]
     decoder_sw: f64,
     seconds: f64,
+}
+
+/// Serialize an `f64` exactly, as its bit pattern.
+mod bits {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(v.to_bits())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(f64::from_bits(u64::deserialize(d)?))
+    }
+}
+
+/// [`bits`] for an optional value.
+mod opt_bits {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.serialize_some(&v.to_bits()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(f64::from_bits))
+    }
 }
 
 /// `checkpoint/state.json`.
@@ -134,6 +171,7 @@ struct CheckpointState {
     batch: usize,
     sums: Sums,
     best_epoch: Option<usize>,
+    #[serde(with = "opt_bits")]
     best_val_sw_x: Option<f64>,
     /// The settings the run started with, to refuse a resume with others.
     model: ModelSettings,

@@ -71,18 +71,23 @@ pub fn read(path: &Path) -> Result<Vec<EpochRecord>, Error> {
 }
 
 /// Keep only the records of epochs before `epoch` (after a resume, the
-/// epochs from the checkpoint on are written again).
+/// epochs from the checkpoint on are written again). Kept lines are copied
+/// verbatim, so their numbers are not re-rounded.
 pub(crate) fn truncate(path: &Path, epoch: usize) -> Result<(), Error> {
     if !path.exists() {
         return Ok(());
     }
-    let kept: Vec<EpochRecord> = read(path)?
-        .into_iter()
-        .filter(|r| r.epoch < epoch)
-        .collect();
-    std::fs::remove_file(path).map_err(io_err(path))?;
-    for r in &kept {
-        append(path, r)?;
+    let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+    let records = read(path)?;
+    if records.iter().all(|r| r.epoch < epoch) {
+        return Ok(());
     }
-    Ok(())
+    let kept: String = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .zip(&records)
+        .filter(|(_, r)| r.epoch < epoch)
+        .map(|(l, _)| format!("{l}\n"))
+        .collect();
+    std::fs::write(path, kept).map_err(io_err(path))
 }
