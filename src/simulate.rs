@@ -21,7 +21,15 @@ pub const DEFAULT_BATCH: usize = 65_536;
 /// `z` must have the columns of the model's z space. Returns
 /// `z.rows() * repeat` rows in the x layout (GeV), event-major.
 pub fn simulate(model: &SavedModel, z: &Sample, repeat: usize, seed: u64) -> Result<Sample, Error> {
-    apply(&model.model.decoder, z, repeat, seed, 0, model.inference_batch(), &model.device)
+    apply(
+        &model.model.decoder,
+        z,
+        repeat,
+        seed,
+        0,
+        model.inference_batch(),
+        &model.device,
+    )
 }
 
 /// Unfolded parton events: `repeat` draws of E(x) for every row of `x`.
@@ -29,7 +37,15 @@ pub fn simulate(model: &SavedModel, z: &Sample, repeat: usize, seed: u64) -> Res
 /// `x` must have the columns of the model's x space. Returns
 /// `x.rows() * repeat` rows in the z layout (GeV), event-major.
 pub fn unfold(model: &SavedModel, x: &Sample, repeat: usize, seed: u64) -> Result<Sample, Error> {
-    apply(&model.model.encoder, x, repeat, seed, 1, model.inference_batch(), &model.device)
+    apply(
+        &model.model.encoder,
+        x,
+        repeat,
+        seed,
+        1,
+        model.inference_batch(),
+        &model.device,
+    )
 }
 
 /// The draw index of each output row of [`simulate`] or [`unfold`] for
@@ -61,7 +77,10 @@ fn apply(
         return Err(Error::Settings("repeat must be at least 1".into()));
     }
     let values = map_rows(map, input, repeat, seed, which, batch.max(1), device);
-    Sample::new(spec.output.columns(), values.into_iter().map(f64::from).collect())
+    Sample::new(
+        spec.output.columns(),
+        values.into_iter().map(f64::from).collect(),
+    )
 }
 
 /// Run `map` over all rows of `input` with `repeat` draws each, in chunks

@@ -108,7 +108,10 @@ impl ModelSettings {
         let width_ok = |w: &usize| (1..=65536).contains(w);
         match self.core {
             CoreKind::Mlp if self.hidden.is_empty() => {
-                return bad("hidden", "an mlp core needs at least one hidden layer".into());
+                return bad(
+                    "hidden",
+                    "an mlp core needs at least one hidden layer".into(),
+                );
             }
             CoreKind::Residual if self.hidden.len() != 1 => {
                 return bad(
@@ -146,7 +149,10 @@ impl ModelSettings {
         }
         for (key, m) in &self.masses {
             if !m.is_finite() || *m < 0.0 {
-                return bad(&format!("masses.{key}"), format!("{m} is not a mass >= 0 GeV"));
+                return bad(
+                    &format!("masses.{key}"),
+                    format!("{m} is not a mass >= 0 GeV"),
+                );
             }
             if !key.contains('_') {
                 return bad(

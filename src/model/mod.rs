@@ -69,11 +69,9 @@ fn map_spec(
         )));
     }
     for key in settings.masses.keys() {
-        let known = [input, output].iter().any(|l| {
-            l.objects
-                .iter()
-                .any(|o| *key == format!("{}_{o}", l.space))
-        });
+        let known = [input, output]
+            .iter()
+            .any(|l| l.objects.iter().any(|o| *key == format!("{}_{o}", l.space)));
         if !known {
             return Err(Error::Settings(format!(
                 "model.masses.{key}: no such object in the {} or {} space",
@@ -93,9 +91,7 @@ fn map_spec(
             .iter()
             .map(|o| settings.mass(&output.space, o))
             .collect(),
-        noise_dim: settings
-            .noise_dim
-            .unwrap_or(3 * output.objects.len()),
+        noise_dim: settings.noise_dim.unwrap_or(3 * output.objects.len()),
         noise: settings.noise,
         input_residual: settings.input_residual,
     })

@@ -136,6 +136,9 @@ impl ResidualNet {
 }
 
 /// The core network, chosen by [`CoreKind`].
+// One value per map, so the size difference is irrelevant; `Box` is not a
+// burn `Module` and cannot be used here.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Core {
     /// See [`CoreKind::Mlp`].
@@ -171,7 +174,12 @@ impl MomentumMap {
     /// `U(-1/sqrt(fan_in), 1/sqrt(fan_in))` for weights and biases, from
     /// `rng`. The noise network's last bias starts at 1 (so the noise scale
     /// starts at `softplus(1) = 1.31`), as in the reference code.
-    pub fn new(settings: &ModelSettings, spec: MapSpec, rng: &mut ChaCha8Rng, device: &Device) -> Self {
+    pub fn new(
+        settings: &ModelSettings,
+        spec: MapSpec,
+        rng: &mut ChaCha8Rng,
+        device: &Device,
+    ) -> Self {
         let d_in = spec.input.dim();
         let d_out = 3 * spec.output.objects.len();
         let d_core_in = d_in + spec.noise_dim;
@@ -297,11 +305,15 @@ pub fn minkowski(p: Tensor<2>, masses: &[f64]) -> Tensor<2> {
 
 fn linear(d_in: usize, d_out: usize, rng: &mut ChaCha8Rng, device: &Device) -> Linear {
     let bound = 1.0 / (d_in as f32).sqrt();
-    let mut draw = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-bound..bound)).collect() };
+    let mut draw =
+        |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-bound..bound)).collect() };
     let w = draw(d_in * d_out);
     let b = draw(d_out);
     Linear {
         weight: Param::from_tensor(Tensor::from_data(TensorData::new(w, [d_in, d_out]), device)),
-        bias: Some(Param::from_tensor(Tensor::from_data(TensorData::new(b, [d_out]), device))),
+        bias: Some(Param::from_tensor(Tensor::from_data(
+            TensorData::new(b, [d_out]),
+            device,
+        ))),
     }
 }

@@ -66,10 +66,20 @@ pub(crate) fn normal_tensor(
 
 /// `count` directions drawn uniformly on the unit sphere in `dim`
 /// dimensions, as a `[count, dim]` tensor with unit rows.
-pub(crate) fn directions(rng: &mut ChaCha8Rng, count: usize, dim: usize, device: &Device) -> Tensor<2> {
+pub(crate) fn directions(
+    rng: &mut ChaCha8Rng,
+    count: usize,
+    dim: usize,
+    device: &Device,
+) -> Tensor<2> {
     let mut v = normals(rng, count * dim);
     for row in v.chunks_mut(dim) {
-        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+        let norm = row
+            .iter()
+            .map(|x| x * x)
+            .sum::<f32>()
+            .sqrt()
+            .max(f32::MIN_POSITIVE);
         row.iter_mut().for_each(|x| *x /= norm);
     }
     Tensor::from_data(TensorData::new(v, [count, dim]), device)
@@ -103,7 +113,11 @@ mod tests {
         let v = normals(&mut stream(7, &[]), 200_000);
         let n = v.len() as f64;
         let mean = v.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
-        let var = v.iter().map(|&x| (f64::from(x) - mean).powi(2)).sum::<f64>() / n;
+        let var = v
+            .iter()
+            .map(|&x| (f64::from(x) - mean).powi(2))
+            .sum::<f64>()
+            / n;
         // Standard errors: 1/sqrt(n) = 0.0022 for the mean, sqrt(2/n) = 0.0032 for the variance.
         assert!(mean.abs() < 0.01, "{mean}");
         assert!((var - 1.0).abs() < 0.015, "{var}");

@@ -86,7 +86,14 @@ impl Sample {
     /// The values of the named column, or `None` if there is no such column.
     pub fn column(&self, name: &str) -> Option<Vec<f64>> {
         let j = self.columns.iter().position(|c| c == name)?;
-        Some(self.values.iter().skip(j).step_by(self.dim()).copied().collect())
+        Some(
+            self.values
+                .iter()
+                .skip(j)
+                .step_by(self.dim())
+                .copied()
+                .collect(),
+        )
     }
 
     /// The rows at `indices`, in that order, as `f32` (row-major).
@@ -178,7 +185,11 @@ impl Layout {
     pub fn columns(&self) -> Vec<String> {
         self.objects
             .iter()
-            .flat_map(|o| COMPONENTS.iter().map(move |c| format!("{}_{o}_{c}", self.space)))
+            .flat_map(|o| {
+                COMPONENTS
+                    .iter()
+                    .map(move |c| format!("{}_{o}_{c}", self.space))
+            })
             .collect()
     }
 
@@ -312,7 +323,13 @@ mod tests {
     #[test]
     fn layout_parses_objects_with_underscores() {
         let cols = names(&[
-            "z_em_px", "z_em_py", "z_em_pz", "z_em_e", "z_b_bar_px", "z_b_bar_py", "z_b_bar_pz",
+            "z_em_px",
+            "z_em_py",
+            "z_em_pz",
+            "z_em_e",
+            "z_b_bar_px",
+            "z_b_bar_py",
+            "z_b_bar_pz",
             "z_b_bar_e",
         ]);
         let layout = Layout::from_columns(&cols).unwrap();

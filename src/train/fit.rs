@@ -198,7 +198,10 @@ pub fn train(
     model_settings.validate()?;
     settings.validate()?;
     let (z_layout, x_layout) = data.layouts()?;
-    let anchor = settings.anchor.clone().unwrap_or_else(|| z_layout.objects[0].clone());
+    let anchor = settings
+        .anchor
+        .clone()
+        .unwrap_or_else(|| z_layout.objects[0].clone());
     let anchor_z = z_layout.object_index(&anchor).ok_or_else(|| {
         Error::Settings(format!("train.anchor: no object {anchor} in the z space"))
     })?;
@@ -220,8 +223,16 @@ pub fn train(
         burn_version: BURN_VERSION.into(),
         model: model_settings.clone(),
         train: settings.clone(),
-        z_masses: z_layout.objects.iter().map(|o| model_settings.mass("z", o)).collect(),
-        x_masses: x_layout.objects.iter().map(|o| model_settings.mass("x", o)).collect(),
+        z_masses: z_layout
+            .objects
+            .iter()
+            .map(|o| model_settings.mass("z", o))
+            .collect(),
+        x_masses: x_layout
+            .objects
+            .iter()
+            .map(|o| model_settings.mass("x", o))
+            .collect(),
         z_stats,
         x_stats,
         train_events: (data.z_train.rows(), data.x_train.rows()),
@@ -515,9 +526,8 @@ impl Context<'_> {
         let (dx, dz) = (self.data.x_train.dim(), self.data.z_train.dim());
         let seed = self.settings.seed;
         let mut r = rng::stream(seed, &[rng::tag::BATCH, epoch as u64, batch as u64]);
-        let tensor = |v: Vec<f32>, d: usize| {
-            Tensor::<2>::from_data(TensorData::new(v, [m, d]), self.ad)
-        };
+        let tensor =
+            |v: Vec<f32>, d: usize| Tensor::<2>::from_data(TensorData::new(v, [m, d]), self.ad);
         let x = tensor(self.data.x_train.gather_f32(x_rows), dx);
         let z = tensor(self.data.z_train.gather_f32(z_rows), dz);
         let n1 = rng::normal_tensor(&mut r, m, model.encoder.noise_dim(), self.ad);
@@ -583,13 +593,30 @@ impl Context<'_> {
             .min(s.validation_events);
         let x = take(&self.data.x_val, n);
         let z = take(&self.data.z_val, n);
-        let x_pred = run(&model.decoder, &z, s.seed, 0, s.inference_batch, self.device);
-        let z_pred = run(&model.encoder, &x, s.seed, 1, s.inference_batch, self.device);
+        let x_pred = run(
+            &model.decoder,
+            &z,
+            s.seed,
+            0,
+            s.inference_batch,
+            self.device,
+        );
+        let z_pred = run(
+            &model.encoder,
+            &x,
+            s.seed,
+            1,
+            s.inference_batch,
+            self.device,
+        );
         let mut r = rng::stream(s.seed, &[rng::tag::VALIDATION]);
         let dirs_x = rng::directions(&mut r, s.validation_slices, x.dim(), self.device);
         let dirs_z = rng::directions(&mut r, s.validation_slices, z.dim(), self.device);
         let t = |v: &Sample| {
-            Tensor::<2>::from_data(TensorData::new(v.range_f32(0, n), [n, v.dim()]), self.device)
+            Tensor::<2>::from_data(
+                TensorData::new(v.range_f32(0, n), [n, v.dim()]),
+                self.device,
+            )
         };
         let sw = |a, b, d| {
             loss::sliced_w2_with(a, b, d, self.sort)
@@ -609,16 +636,16 @@ fn take(s: &Sample, n: usize) -> Sample {
         .expect("a prefix of a valid sample is valid")
 }
 
-fn run(map: &MomentumMap, input: &Sample, seed: u64, which: u64, batch: usize, device: &Device) -> Sample {
-    let values = crate::simulate::map_rows(
-        map,
-        input,
-        1,
-        seed ^ 0x5eed_0f_7a11,
-        which,
-        batch,
-        device,
-    );
+fn run(
+    map: &MomentumMap,
+    input: &Sample,
+    seed: u64,
+    which: u64,
+    batch: usize,
+    device: &Device,
+) -> Sample {
+    let values =
+        crate::simulate::map_rows(map, input, 1, seed ^ 0x5eed_0f7a_11a1, which, batch, device);
     Sample::new(
         map.spec().output.columns(),
         values.into_iter().map(f64::from).collect(),

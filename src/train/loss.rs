@@ -74,7 +74,12 @@ fn sort_rows(t: Tensor<2>, mode: SortMode) -> Tensor<2> {
 }
 
 /// [`sliced_w2`] with an explicit [`SortMode`].
-pub fn sliced_w2_with(a: Tensor<2>, b: Tensor<2>, directions: Tensor<2>, mode: SortMode) -> Tensor<1> {
+pub fn sliced_w2_with(
+    a: Tensor<2>,
+    b: Tensor<2>,
+    directions: Tensor<2>,
+    mode: SortMode,
+) -> Tensor<1> {
     let [m_a, d_a] = a.dims();
     let [m_b, d_b] = b.dims();
     assert_eq!(m_a, m_b, "sliced_w2 needs samples of equal size");
@@ -192,7 +197,12 @@ mod tests {
                 p
             };
             let (pa, pb) = (proj(a), proj(b));
-            total += pa.iter().zip(&pb).map(|(x, y)| (x - y).powi(2)).sum::<f64>() / m as f64;
+            total += pa
+                .iter()
+                .zip(&pb)
+                .map(|(x, y)| (x - y).powi(2))
+                .sum::<f64>()
+                / m as f64;
         }
         total / l as f64
     }
@@ -208,7 +218,10 @@ mod tests {
         let (m, d, l) = (7, 3, 5);
         let mut r = rng::stream(3, &[]);
         let a = rng::normals(&mut r, m * d);
-        let b: Vec<f32> = rng::normals(&mut r, m * d).iter().map(|x| 2.0 * x + 0.5).collect();
+        let b: Vec<f32> = rng::normals(&mut r, m * d)
+            .iter()
+            .map(|x| 2.0 * x + 0.5)
+            .collect();
         let dirs = rng::directions(&mut r, l, d, &device);
         let dirs64: Vec<f64> = dirs.to_data().try_to_vec_as::<f64>().unwrap();
 

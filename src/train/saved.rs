@@ -150,7 +150,10 @@ pub(crate) fn load_maps(model: Otus, dir: &Path) -> Result<Otus, Error> {
     let load = |map: crate::model::MomentumMap, name: &str| {
         let path = dir.join(format!("{name}.bpk"));
         if !path.exists() {
-            return Err(Error::Checkpoint(format!("{}: no such file", path.display())));
+            return Err(Error::Checkpoint(format!(
+                "{}: no such file",
+                path.display()
+            )));
         }
         map.try_load_file(&path).map_err(|e| Error::Record {
             path: path.clone(),
