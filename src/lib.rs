@@ -11,6 +11,9 @@
 //! - [`select`]: final-state selection, alignment and cut-flow;
 //! - [`frames`]: column names and Parquet frames;
 //! - [`ingest`]: the ingest stage, from files to a frame;
+//! - [`model`]: the encoder and decoder networks;
+//! - [`train`]: the loss, the staged schedule, checkpoints and the log;
+//! - [`simulate`]: the decoder and encoder applied to new events;
 //! - [`evaluate`]: metrics (sliced Wasserstein, W2, KS, chi-square) and SVG figures;
 //! - [`inspect`]: what a file holds;
 //! - [`physics`]: four-vectors and invariant masses.
@@ -25,8 +28,11 @@ pub mod frames;
 pub mod ingest;
 pub mod inspect;
 pub mod io;
+pub mod model;
 pub mod physics;
 pub mod select;
+pub mod simulate;
+pub mod train;
 
 /// Any error of the library; every variant names the file involved.
 #[derive(Debug, thiserror::Error)]
