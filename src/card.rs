@@ -68,10 +68,12 @@ pub struct RunCard {
     /// How aligned events are split into train, validation and test.
     #[serde(default)]
     pub splits: Splits,
-    /// Model settings (see the model module); kept as given here.
+    /// Model settings ([`crate::model::ModelSettings`]); read through
+    /// [`RunCard::model_settings`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<toml::Table>,
-    /// Training settings (see the train module); kept as given here.
+    /// Training settings ([`crate::train::TrainSettings`]); read through
+    /// [`RunCard::train_settings`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train: Option<toml::Table>,
 }
@@ -419,7 +421,43 @@ impl RunCard {
         if i.pairs.is_empty() && (i.lhe.is_none() || i.delphes.is_none()) {
             return Err("inputs: give `pairs`, or both `lhe` and `delphes` globs".into());
         }
+        self.model_settings()?;
+        self.train_settings()?;
         Ok(())
+    }
+
+    /// The `[model]` table as typed settings. Parton masses of the card are
+    /// used for the z energies unless `model.masses` names them.
+    pub fn model_settings(&self) -> Result<crate::model::ModelSettings, String> {
+        let table = self.model.clone().unwrap_or_default();
+        let mut settings: crate::model::ModelSettings = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e| with_hint(&format!("[model]: {e}")))?;
+        for p in &self.partons {
+            settings
+                .masses
+                .entry(format!("z_{}", p.name))
+                .or_insert(p.mass);
+        }
+        settings.validate().map_err(|e| e.to_string())?;
+        Ok(settings)
+    }
+
+    /// The `[train]` table as typed settings; `train.seed` defaults to the
+    /// card's `seed`.
+    pub fn train_settings(&self) -> Result<crate::train::TrainSettings, String> {
+        let mut table = self.train.clone().unwrap_or_default();
+        if !table.contains_key("seed") {
+            let seed =
+                i64::try_from(self.seed).map_err(|_| "seed must be below 2^63".to_string())?;
+            table.insert("seed".into(), toml::Value::Integer(seed));
+        }
+        let settings: crate::train::TrainSettings = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e| with_hint(&format!("[train]: {e}")))?;
+        settings.validate().map_err(|e| e.to_string())?;
+        settings.stages().map_err(|e| e.to_string())?;
+        Ok(settings)
     }
 
     /// The z column stems, in order.

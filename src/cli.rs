@@ -29,6 +29,83 @@ pub enum Command {
     /// Print what LHE or ROOT files hold (generator, events, weights; trees,
     /// branches and types).
     Inspect(InspectArgs),
+    /// Train the OTUS encoder and decoder on the ingest frame of a card.
+    /// Ctrl-C saves a checkpoint and exits; `--resume` continues.
+    Train(TrainArgs),
+    /// Decode parton-level events (LHE files or frames) into detector-level
+    /// events with a trained model: the fast simulator.
+    Simulate(MapArgs),
+    /// Encode detector-level events (Delphes files or frames) into
+    /// parton-level events with a trained model: the unfolder.
+    Unfold(MapArgs),
+    /// Compare a trained model with the test split: metrics tables and
+    /// SVG figures in a report folder.
+    Evaluate(EvaluateArgs),
+}
+
+/// Arguments of `otus train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The run card (TOML).
+    pub card: PathBuf,
+    /// The ingest frame; default: `events.parquet` in the card's output folder.
+    #[arg(long)]
+    pub frames: Option<PathBuf>,
+    /// Model folder; default: `model` in the card's output folder.
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    /// Training profile (stage list) of the card: `default`, `paper`, or
+    /// one the card defines.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Continue an interrupted training from the model folder's checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+/// Arguments of `otus simulate` and `otus unfold`.
+#[derive(Debug, Args)]
+pub struct MapArgs {
+    /// The model folder written by `otus train`.
+    #[arg(short, long)]
+    pub model: PathBuf,
+    /// Input files: LHE (simulate) or Delphes ROOT (unfold), selected with
+    /// the model's card, or Parquet frames with the card's columns.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output Parquet file.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Independent draws per input event (the maps are stochastic).
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
+    /// Seed of the draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Use the weights of the best validation epoch instead of the last.
+    #[arg(long)]
+    pub best: bool,
+}
+
+/// Arguments of `otus evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// The model folder written by `otus train`.
+    #[arg(short, long)]
+    pub model: PathBuf,
+    /// The ingest frame whose test split is used; default: the frame of the
+    /// model's card.
+    #[arg(long)]
+    pub frames: Option<PathBuf>,
+    /// Report folder; default: `report` beside the model folder.
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    /// Random directions of the global sliced Wasserstein distance.
+    #[arg(long, default_value_t = 1000)]
+    pub slices: usize,
+    /// Use the weights of the best validation epoch instead of the last.
+    #[arg(long)]
+    pub best: bool,
 }
 
 /// Arguments of `otus ingest`.

@@ -24,6 +24,8 @@ pub const EVENT: &str = "event";
 pub const FILE: &str = "file";
 /// Column of the split name.
 pub const SPLIT: &str = "split";
+/// Column of the draw index of simulated or unfolded events (`--repeat`).
+pub const DRAW: &str = "draw";
 /// Column of the nominal weight.
 pub const WEIGHT: &str = "weight";
 

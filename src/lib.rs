@@ -14,6 +14,7 @@
 //! - [`model`]: the encoder and decoder networks;
 //! - [`train`]: the loss, the staged schedule, checkpoints and the log;
 //! - [`simulate`]: the decoder and encoder applied to new events;
+//! - [`study`]: the stages after ingest driven by a run card;
 //! - [`evaluate`]: metrics (sliced Wasserstein, W2, KS, chi-square) and SVG figures;
 //! - [`inspect`]: what a file holds;
 //! - [`physics`]: four-vectors and invariant masses.
@@ -32,6 +33,7 @@ pub mod model;
 pub mod physics;
 pub mod select;
 pub mod simulate;
+pub mod study;
 pub mod train;
 
 /// Any error of the library; every variant names the file involved.
@@ -52,6 +54,12 @@ pub enum Error {
     /// A frame.
     #[error(transparent)]
     Frame(#[from] frames::FrameError),
+    /// Training, saving or loading a model.
+    #[error(transparent)]
+    Train(#[from] train::Error),
+    /// Evaluation.
+    #[error(transparent)]
+    Evaluate(#[from] evaluate::EvaluateError),
     /// Inputs that cannot be aligned.
     #[error("{0}")]
     Alignment(String),

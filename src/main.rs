@@ -15,6 +15,8 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 use otus::card::RunCard;
+use otus::frames::Space;
+use otus::train::{EpochRecord, Observer, SavedModel, TrainOptions, Which};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -22,6 +24,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ingest(args) => ingest(args),
         Command::Inspect(args) => inspect(args),
+        Command::Train(args) => train(args),
+        Command::Simulate(args) => map(args, Space::Parton),
+        Command::Unfold(args) => map(args, Space::Detector),
+        Command::Evaluate(args) => evaluate(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -81,6 +87,193 @@ fn ingest(args: cli::IngestArgs) -> Result<(), Box<dyn std::error::Error>> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+fn load_card(path: &Path) -> Result<RunCard, otus::Error> {
+    Ok(RunCard::load(path)?)
+}
+
+fn train(args: cli::TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let mut card = load_card(&args.card)?;
+    if let Some(profile) = &args.profile {
+        let table = card.train.get_or_insert_with(Default::default);
+        table.insert("profile".into(), toml::Value::String(profile.clone()));
+    }
+    let model_settings = card
+        .model_settings()
+        .map_err(|m| card_error(&args.card, m))?;
+    let train_settings = card
+        .train_settings()
+        .map_err(|m| card_error(&args.card, m))?;
+    let frame = args
+        .frames
+        .unwrap_or_else(|| otus::study::default_frame(&card, &args.card));
+    if !frame.exists() {
+        return Err(format!(
+            "{}: no ingest frame; run `otus ingest {}` first or give --frames",
+            frame.display(),
+            args.card.display()
+        )
+        .into());
+    }
+    let out = args.out.unwrap_or_else(|| frame.with_file_name("model"));
+    let data = otus::study::train_data(&frame, &card)?;
+    log::info!(
+        "train: {} z and {} x training events, {} validation; profile {:?}; into {}",
+        data.z_train.rows(),
+        data.x_train.rows(),
+        data.z_val.rows(),
+        train_settings.profile,
+        out.display()
+    );
+    let mut options = TrainOptions::new(&out);
+    options.resume = args.resume;
+    let stop = options.stop.clone();
+    ctrlc::set_handler(move || {
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    })?;
+    let stages = train_settings.stages()?;
+    let epochs: usize = stages.iter().map(|s| s.epochs).sum();
+    let mut observer = EpochProgress::new(epochs as u64);
+    let outcome = otus::train::train(
+        &data,
+        &model_settings,
+        &train_settings,
+        &options,
+        &mut observer,
+    )?;
+    observer.finish();
+    otus::study::save_card(&card, &out)?;
+    if !outcome.finished {
+        log::warn!(
+            "interrupted after {} epochs; the checkpoint is saved: rerun with --resume to continue",
+            outcome.epochs_done
+        );
+        return Ok(());
+    }
+    log::info!(
+        "trained {} epochs: validation SW(x, D(z)) {:.4} GeV^2 at the start, best {:.4} (epoch {}); model in {}",
+        outcome.epochs_done,
+        outcome.initial_val_sw_x.unwrap_or(f64::NAN),
+        outcome.best_val_sw_x.unwrap_or(f64::NAN),
+        outcome.best_epoch.map_or(-1, |e| e as i64),
+        out.display()
+    );
+    Ok(())
+}
+
+fn card_error(path: &Path, message: String) -> otus::Error {
+    otus::Error::Card(otus::card::CardError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+fn load_model(dir: &Path, best: bool) -> Result<SavedModel, otus::Error> {
+    let which = if best { Which::Best } else { Which::Last };
+    Ok(SavedModel::load_with(
+        dir,
+        which,
+        &otus::train::select_device(),
+    )?)
+}
+
+/// `simulate` (parton-level input) and `unfold` (detector-level input).
+fn map(args: cli::MapArgs, input_space: Space) -> Result<(), Box<dyn std::error::Error>> {
+    let card = otus::study::model_card(&args.model)?;
+    let model = load_model(&args.model, args.best)?;
+    let started = Instant::now();
+    let input = otus::study::read_events(&args.inputs, &card, input_space)?;
+    let output = match input_space {
+        Space::Parton => otus::simulate::simulate(&model, &input.sample, args.repeat, args.seed)?,
+        Space::Detector => otus::simulate::unfold(&model, &input.sample, args.repeat, args.seed)?,
+    };
+    otus::study::write_output(&args.output, &input, &output, args.repeat)?;
+    log::info!(
+        "{} {} events x {} draws -> {} in {:.1} s",
+        if input_space == Space::Parton {
+            "simulated"
+        } else {
+            "unfolded"
+        },
+        input.sample.rows(),
+        args.repeat,
+        args.output.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn evaluate(args: cli::EvaluateArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let card = otus::study::model_card(&args.model)?;
+    let model = load_model(&args.model, args.best)?;
+    let beside = |name: &str| args.model.parent().unwrap_or(Path::new(".")).join(name);
+    let frame = args
+        .frames
+        .unwrap_or_else(|| beside(otus::ingest::FRAME_FILE));
+    let out = args.out.unwrap_or_else(|| beside("report"));
+    let evaluation = otus::study::evaluate_model(&model, &card, &frame, &out, args.slices)?;
+    for c in &evaluation.comparisons {
+        log::info!(
+            "{}: global SW {:.4} GeV^2 (truth halves: {:.4})",
+            c.title,
+            c.global_sw,
+            c.floor_global_sw
+        );
+    }
+    log::info!(
+        "report in {} ({} events per half)",
+        out.display(),
+        evaluation.events_per_half
+    );
+    Ok(())
+}
+
+/// Training progress: a bar over epochs on a terminal, a log line per
+/// epoch otherwise.
+struct EpochProgress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl EpochProgress {
+    fn new(epochs: u64) -> Self {
+        let bar =
+            (std::io::stderr().is_terminal() && log::log_enabled!(log::Level::Info)).then(|| {
+                let bar = indicatif::ProgressBar::new(epochs);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "train [{bar:30}] {pos}/{len} epochs {elapsed} {msg}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                bar
+            });
+        Self { bar }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Observer for EpochProgress {
+    fn epoch(&mut self, r: &EpochRecord) {
+        let line = format!(
+            "epoch {} stage {}: loss {:.4} recon {:.4} SW(z,E(x)) {:.4} | val SW(x,D(z)) {:.4} SW(z,E(x)) {:.4} ({:.1} s)",
+            r.epoch, r.stage, r.loss, r.recon, r.latent_sw, r.val_sw_x, r.val_sw_z, r.seconds
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(r.epoch as u64 + 1);
+                bar.set_message(format!("val SW(x,D(z)) {:.3}", r.val_sw_x));
+                log::debug!("{line}");
+            }
+            None => log::info!("{line}"),
+        }
+    }
 }
 
 fn inspect(args: cli::InspectArgs) -> Result<(), Box<dyn std::error::Error>> {

@@ -1,0 +1,299 @@
+//! The stages after ingest, from a run card: train on the ingest frame,
+//! simulate and unfold new events, evaluate on the test split. Each reads
+//! and writes files a user can open (Parquet, the model folder, a report).
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::{Column, DataFrame};
+
+use crate::card::{Align, RunCard};
+use crate::evaluate;
+use crate::frames::{self, Space, Split};
+use crate::io::delphes::DelphesReader;
+use crate::io::lhe::LheReader;
+use crate::select::Selection;
+use crate::train::{Sample, SavedModel, TrainData};
+use crate::{Error, ingest};
+
+/// File name of the card a model was trained with, inside the model folder.
+pub const MODEL_CARD: &str = "card.json";
+
+/// Events with their identity, read from any input: rows of `sample`
+/// belong to `event`/`file`/`weight` at the same index.
+#[derive(Debug, Clone)]
+pub struct Events {
+    /// Event numbers (LHE position, Delphes `Event.Number`).
+    pub event: Vec<i64>,
+    /// Source file names.
+    pub file: Vec<String>,
+    /// Nominal weights (1 where the input has none).
+    pub weight: Vec<f64>,
+    /// The four-vectors, in the card's column order (GeV).
+    pub sample: Sample,
+}
+
+fn train_error(e: crate::train::Error) -> Error {
+    Error::Train(e)
+}
+
+/// The z and x samples of one split of an ingest frame.
+pub fn load_split(
+    frame: &DataFrame,
+    path: &Path,
+    card: &RunCard,
+    split: Option<Split>,
+) -> Result<(Sample, Sample), Error> {
+    let z_cols = frames::columns(Space::Parton, &card.parton_names());
+    let x_cols = frames::columns(Space::Detector, &card.object_names());
+    let (z, _) = frames::matrix(frame, &z_cols, split, path)?;
+    let (x, _) = frames::matrix(frame, &x_cols, split, path)?;
+    Ok((
+        Sample::new(z_cols, z).map_err(train_error)?,
+        Sample::new(x_cols, x).map_err(train_error)?,
+    ))
+}
+
+/// The train and validation splits of an ingest frame.
+pub fn train_data(frame_path: &Path, card: &RunCard) -> Result<TrainData, Error> {
+    let frame = frames::read_parquet(frame_path)?;
+    let (z_train, x_train) = load_split(&frame, frame_path, card, Some(Split::Train))?;
+    let (z_val, x_val) = load_split(&frame, frame_path, card, Some(Split::Validation))?;
+    if z_train.rows() == 0 || z_val.rows() == 0 {
+        return Err(Error::Other(format!(
+            "{}: the train and validation splits need events; found {} and {}",
+            frame_path.display(),
+            z_train.rows(),
+            z_val.rows()
+        )));
+    }
+    Ok(TrainData {
+        z_train,
+        x_train,
+        z_val,
+        x_val,
+    })
+}
+
+/// The ingest frame of a card's output folder.
+pub fn default_frame(card: &RunCard, card_path: &Path) -> PathBuf {
+    let dir = card_path.parent().unwrap_or(Path::new("."));
+    card.output_dir(dir).join(ingest::FRAME_FILE)
+}
+
+/// Saves the card beside a trained model, so that `simulate` and `unfold`
+/// can select events from raw LHE and Delphes files the same way.
+pub fn save_card(card: &RunCard, model_dir: &Path) -> Result<(), Error> {
+    let json = serde_json::to_vec_pretty(card).map_err(|e| Error::Other(e.to_string()))?;
+    frames::write_atomic(&model_dir.join(MODEL_CARD), |f| {
+        std::io::Write::write_all(f, &json)
+    })?;
+    Ok(())
+}
+
+/// The card a model was trained with.
+pub fn model_card(model_dir: &Path) -> Result<RunCard, Error> {
+    let path = model_dir.join(MODEL_CARD);
+    let bytes = std::fs::read(&path)
+        .map_err(|e| Error::Other(format!("{}: {e} (is this a model folder?)", path.display())))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Other(format!("{}: {e}", path.display())))
+}
+
+fn is_parquet(p: &Path) -> bool {
+    p.extension().is_some_and(|e| e == "parquet")
+}
+
+fn name_of(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Reads events of one space from frames (all rows) or raw files: LHE files
+/// for the parton level, Delphes files for the detector level, selected
+/// with the card's selection.
+pub fn read_events(inputs: &[PathBuf], card: &RunCard, space: Space) -> Result<Events, Error> {
+    let names = match space {
+        Space::Parton => card.parton_names(),
+        Space::Detector => card.object_names(),
+    };
+    let columns = frames::columns(space, &names);
+    let selection = Selection::new(card);
+    let (mut event, mut file, mut weight, mut values) = (vec![], vec![], vec![], vec![]);
+    for path in inputs {
+        let before = event.len();
+        if is_parquet(path) {
+            let frame = frames::read_parquet(path)?;
+            let (v, rows) = frames::matrix(&frame, &columns, None, path)?;
+            values.extend(v);
+            let (e, _) = frames::matrix(&frame, &[frames::EVENT.to_string()], None, path)?;
+            event.extend(e.iter().map(|v| *v as i64));
+            let w = frames::matrix(&frame, &[frames::WEIGHT.to_string()], None, path)
+                .map(|(w, _)| w)
+                .unwrap_or_else(|_| vec![1.0; rows]);
+            weight.extend(w);
+            file.extend(std::iter::repeat_n(name_of(path), rows));
+        } else if space == Space::Parton {
+            let mut dropped = 0u64;
+            for e in LheReader::open(path)? {
+                let e = e?;
+                match selection.partons(&e) {
+                    Ok(z) => {
+                        values.extend(z);
+                        event.push(e.index as i64);
+                        weight.push(e.weight);
+                        file.push(name_of(path));
+                    }
+                    Err(_) => dropped += 1,
+                }
+            }
+            log::info!(
+                "{}: {} events selected, {dropped} dropped",
+                path.display(),
+                event.len() - before
+            );
+        } else {
+            let mut reader =
+                DelphesReader::open(path, &card.inputs.tree, &card.delphes, selection.wanted())?;
+            let mut dropped = 0u64;
+            loop {
+                let chunk = reader.next_chunk()?;
+                if chunk.is_empty() {
+                    break;
+                }
+                for e in chunk {
+                    match selection.objects(&e) {
+                        Ok(x) => {
+                            values.extend(x);
+                            event.push(match card.inputs.align {
+                                Align::EventNumber => e.number.unwrap_or(e.entry as i64),
+                                Align::Entry => e.entry as i64,
+                            });
+                            weight.push(1.0);
+                            file.push(name_of(path));
+                        }
+                        Err(_) => dropped += 1,
+                    }
+                }
+            }
+            log::info!(
+                "{}: {} entries selected, {dropped} dropped",
+                path.display(),
+                event.len() - before
+            );
+        }
+    }
+    Ok(Events {
+        event,
+        file,
+        weight,
+        sample: Sample::new(columns, values).map_err(train_error)?,
+    })
+}
+
+/// Writes model output as a frame: `event`, `file`, `draw`, `weight`, the
+/// input columns (repeated for each draw) and the output columns.
+pub fn write_output(
+    path: &Path,
+    input: &Events,
+    output: &Sample,
+    repeat: usize,
+) -> Result<(), Error> {
+    let rows = output.rows();
+    let expand = |i: usize| i / repeat.max(1);
+    let mut cols = vec![
+        Column::new(
+            frames::EVENT.into(),
+            (0..rows)
+                .map(|i| input.event[expand(i)])
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            frames::FILE.into(),
+            (0..rows)
+                .map(|i| input.file[expand(i)].clone())
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            frames::DRAW.into(),
+            (0..rows)
+                .map(|i| (i % repeat.max(1)) as i32)
+                .collect::<Vec<_>>(),
+        ),
+        Column::new(
+            frames::WEIGHT.into(),
+            (0..rows)
+                .map(|i| input.weight[expand(i)])
+                .collect::<Vec<_>>(),
+        ),
+    ];
+    let width_in = input.sample.dim();
+    for (j, name) in input.sample.columns().iter().enumerate() {
+        let v: Vec<f64> = (0..rows)
+            .map(|i| input.sample.values()[expand(i) * width_in + j])
+            .collect();
+        cols.push(Column::new(name.as_str().into(), v));
+    }
+    let width = output.dim();
+    for (j, name) in output.columns().iter().enumerate() {
+        let v: Vec<f64> = output
+            .values()
+            .iter()
+            .skip(j)
+            .step_by(width)
+            .copied()
+            .collect();
+        cols.push(Column::new(name.as_str().into(), v));
+    }
+    let mut frame = DataFrame::new(rows, cols).map_err(|source| frames::FrameError::Polars {
+        path: path.into(),
+        source,
+    })?;
+    frames::write_parquet(&mut frame, path)?;
+    Ok(())
+}
+
+fn to_eval(s: &Sample) -> Result<evaluate::Sample, Error> {
+    Ok(evaluate::Sample::new(
+        s.columns().to_vec(),
+        s.values().to_vec(),
+    )?)
+}
+
+fn from_eval(s: &evaluate::Sample) -> Result<Sample, Error> {
+    Sample::new(s.columns().to_vec(), s.values().to_vec()).map_err(train_error)
+}
+
+/// Evaluates a model on the test split of an ingest frame and writes the
+/// report folder; returns the evaluation.
+pub fn evaluate_model(
+    model: &SavedModel,
+    card: &RunCard,
+    frame_path: &Path,
+    out_dir: &Path,
+    slices: usize,
+) -> Result<evaluate::protocol::Evaluation, Error> {
+    let frame = frames::read_parquet(frame_path)?;
+    let (z, x) = load_split(&frame, frame_path, card, Some(Split::Test))?;
+    let halves = evaluate::protocol::split_halves(&to_eval(&z)?, &to_eval(&x)?)?;
+    let seed = model.manifest.train.seed;
+    let encoded = crate::simulate::unfold(model, &from_eval(&halves.x_a)?, 1, seed)?;
+    let simulated = crate::simulate::simulate(model, &from_eval(&halves.z_a)?, 1, seed)?;
+    let round_trip = crate::simulate::simulate(model, &encoded, 1, seed.wrapping_add(1))?;
+    let outputs = evaluate::protocol::ModelOutputs {
+        encoded: Some(to_eval(&encoded)?),
+        simulated: Some(to_eval(&simulated)?),
+        round_trip: Some(to_eval(&round_trip)?),
+    };
+    let settings = evaluate::report::ReportSettings {
+        evaluation: evaluate::protocol::EvaluationSettings {
+            process: card.name.clone(),
+            slices,
+            seed: card.seed,
+            ..Default::default()
+        },
+        bins: 0,
+        transport: None,
+    };
+    let (evaluation, _) = evaluate::report::write_report(out_dir, &halves, &outputs, &settings)?;
+    Ok(evaluation)
+}
