@@ -2,8 +2,9 @@
 //! found, exact values, and failures that must be clean.
 //!
 //! Independent counts come from the shared data set's PROVENANCE.md, made
-//! with uproot: in `zee_0`, 13.48% of the 10,000 Delphes entries hold exactly
-//! one e- and one e+ and no muon, photon or jet (1,348); in `ttbar_0`, 13.13%
+//! with uproot: in `zee_0` to `zee_3`, 13.48%, 13.54%, 13.98% and 14.12% of
+//! the 10,000 Delphes entries of each hold exactly one e- and one e+ and no
+//! muon, photon or jet (1,348 + 1,354 + 1,398 + 1,412 = 5,512); in `ttbar_0`, 13.13%
 //! hold exactly one e- (no other electron) and exactly four jets with
 //! PT > 20 GeV (1,313).
 
@@ -28,19 +29,21 @@ fn zee_fixture_selects_and_aligns_the_provenance_count() {
     assert!(stderr(&o).contains("aligned"), "the cut-flow is logged");
 
     let total = &sidecar(&out)["cutflow"]["total"];
-    assert_eq!(total["lhe_events"], 10_000);
-    assert_eq!(
-        total["lhe_selected"], 10_000,
-        "every Z -> ee event has its e- and e+"
-    );
-    assert_eq!(total["delphes_entries"], 10_000);
-    assert_eq!(total["delphes_selected"], 1_348);
-    assert_eq!(total["aligned"], 1_348);
+    assert_eq!(total["lhe_events"], 40_000);
+    let all = "every Z -> ee event has its e- and e+";
+    assert_eq!(total["lhe_selected"], 40_000, "{all}");
+    assert_eq!(total["delphes_entries"], 40_000);
+    assert_eq!(total["delphes_selected"], 5_512);
+    assert_eq!(total["aligned"], 5_512);
+    let pairs = sidecar(&out)["cutflow"]["pairs"].clone();
+    let aligned = |p: &serde_json::Value| p["aligned"].as_u64().unwrap();
+    let per_pair: Vec<u64> = pairs.as_array().unwrap().iter().map(aligned).collect();
+    assert_eq!(per_pair, vec![1_348, 1_354, 1_398, 1_412]);
     assert_eq!(total["unmatched_entries"], 0);
 
     let path = out.join("events.parquet");
     let frame = frames::read_parquet(&path).unwrap();
-    assert_eq!(frame.height(), 1_348);
+    assert_eq!(frame.height(), 5_512);
     let z = frames::columns(Space::Parton, &["em".into(), "ep".into()]);
     let x = frames::columns(Space::Detector, &["em".into(), "ep".into()]);
     let (zv, rows) = frames::matrix(&frame, &z, None, &path).unwrap();
@@ -57,13 +60,13 @@ fn zee_fixture_selects_and_aligns_the_provenance_count() {
     let (_, train) = frames::matrix(&frame, &z[..1], Some(Split::Train), &path).unwrap();
     let (_, val) = frames::matrix(&frame, &z[..1], Some(Split::Validation), &path).unwrap();
     let (_, test) = frames::matrix(&frame, &z[..1], Some(Split::Test), &path).unwrap();
-    assert_eq!(train + val + test, 1_348);
+    assert_eq!(train + val + test, 5_512);
     assert!(
-        (val as f64 / 1_348.0 - 0.1).abs() < 0.03,
+        (val as f64 / 5_512.0 - 0.1).abs() < 0.015,
         "validation fraction {val}"
     );
     assert!(
-        (test as f64 / 1_348.0 - 0.2).abs() < 0.03,
+        (test as f64 / 5_512.0 - 0.2).abs() < 0.015,
         "test fraction {test}"
     );
 }
@@ -169,17 +172,28 @@ fn shorter_lhe_file_aligns_what_matches_and_reports_the_rest() {
     cut.push_str("</LesHouchesEvents>\n");
     std::fs::write(dir.path().join("zee_0.lhe"), cut).unwrap();
     let lhe = dir.path().join("zee_0.lhe");
+    // Both runs read chunk 0 alone: once with the whole LHE file, once cut.
+    let chunk_0 = |t: String| -> String {
+        let other = |l: &&str| ["zee_1.", "zee_2.", "zee_3."].iter().any(|c| l.contains(c));
+        t.lines()
+            .filter(|l| !other(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let whole = card_from("zee.toml", dir.path(), chunk_0);
+    let full_card = dir.path().join("full.toml");
+    std::fs::rename(&whole, &full_card).unwrap();
     let card = card_from("zee.toml", dir.path(), |t| {
-        t.replace(
+        chunk_0(t.replace(
             fixture("zee_0.lhe.gz").to_str().unwrap(),
             lhe.to_str().unwrap(),
-        )
+        ))
     });
     let full = dir.path().join("full");
     let o = otus(&[
         "-q",
         "ingest",
-        "cards/zee.toml",
+        full_card.to_str().unwrap(),
         "--out",
         full.to_str().unwrap(),
     ]);
