@@ -475,7 +475,10 @@ impl RunCard {
     pub fn output_dir(&self, card_dir: &Path) -> PathBuf {
         match &self.output {
             Some(p) => card_dir.join(p),
-            None => card_dir.join("..").join("out").join(&self.name),
+            None => match card_dir.parent() {
+                Some(parent) => parent.join("out").join(&self.name),
+                None => card_dir.join("..").join("out").join(&self.name),
+            },
         }
     }
 
