@@ -89,12 +89,8 @@ fn ingest(args: cli::IngestArgs) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn load_card(path: &Path) -> Result<RunCard, otus::Error> {
-    Ok(RunCard::load(path)?)
-}
-
 fn train(args: cli::TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let mut card = load_card(&args.card)?;
+    let mut card = RunCard::load(&args.card)?;
     if let Some(profile) = &args.profile {
         let table = card.train.get_or_insert_with(Default::default);
         table.insert("profile".into(), toml::Value::String(profile.clone()));
@@ -169,7 +165,7 @@ fn card_error(path: &Path, message: String) -> otus::Error {
     })
 }
 
-fn load_model(dir: &Path, best: bool) -> Result<SavedModel, otus::Error> {
+fn load_model(dir: &Path, best: bool) -> Result<SavedModel, Box<dyn std::error::Error>> {
     let which = if best { Which::Best } else { Which::Last };
     Ok(SavedModel::load_with(
         dir,

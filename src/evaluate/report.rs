@@ -1,7 +1,7 @@
 //! The report folder of an evaluation: `metrics.md`, `metrics.json`, one SVG
 //! per figure and an `index.html` that shows them all on one page.
 //!
-//! Every file is written to `<name>.part` in the report folder and renamed
+//! Every file is written to a temporary `.part` file in the report folder and renamed
 //! into place, so a reader never sees half a file.
 
 use std::fs;
@@ -77,12 +77,17 @@ pub fn write_report(
     Ok((evaluation, figures))
 }
 
-/// Writes `bytes` to `dir/name` through `dir/name.part` and a rename.
+/// Writes `bytes` to `dir/name` through a temporary file and a rename
+/// ([`crate::frames::write_atomic`]).
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), EvaluateError> {
     let path = dir.join(name);
-    let part = dir.join(format!("{name}.part"));
-    fs::write(&part, bytes).map_err(|e| io_error(&part, e))?;
-    fs::rename(&part, &path).map_err(|e| io_error(&path, e))
+    crate::frames::write_atomic(&path, |f| std::io::Write::write_all(f, bytes)).map_err(|e| {
+        let source = match e {
+            crate::frames::FrameError::Io { source, .. } => source,
+            other => std::io::Error::other(other.to_string()),
+        };
+        io_error(&path, source)
+    })
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> EvaluateError {
