@@ -103,6 +103,11 @@ pub struct EvaluateArgs {
     /// Random directions of the global sliced Wasserstein distance.
     #[arg(long, default_value_t = 1000)]
     pub slices: usize,
+    /// The z and x columns of the transport plots, as `Z,X`
+    /// (e.g. `z_ep_e,x_ep_e`); default: the energy of the first object the
+    /// two spaces share.
+    #[arg(long, value_name = "Z,X")]
+    pub transport: Option<String>,
     /// Use the weights of the best validation epoch instead of the last.
     #[arg(long)]
     pub best: bool,

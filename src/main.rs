@@ -208,7 +208,22 @@ fn evaluate(args: cli::EvaluateArgs) -> Result<(), Box<dyn std::error::Error>> {
         .frames
         .unwrap_or_else(|| beside(otus::ingest::FRAME_FILE));
     let out = args.out.unwrap_or_else(|| beside("report"));
-    let evaluation = otus::study::evaluate_model(&model, &card, &frame, &out, args.slices)?;
+    let transport = match &args.transport {
+        Some(pair) => match pair.split_once(',') {
+            Some((z, x)) => Some((z.trim().to_string(), x.trim().to_string())),
+            None => {
+                return Err(
+                    format!("--transport {pair:?}: expected Z,X such as z_ep_e,x_ep_e").into(),
+                );
+            }
+        },
+        None => None,
+    };
+    if args.slices == 0 {
+        return Err("--slices must be at least 1".into());
+    }
+    let evaluation =
+        otus::study::evaluate_model(&model, &card, &frame, &out, args.slices, transport)?;
     for c in &evaluation.comparisons {
         log::info!(
             "{}: global SW {:.4} GeV^2 (truth halves: {:.4})",

@@ -271,6 +271,7 @@ pub fn evaluate_model(
     frame_path: &Path,
     out_dir: &Path,
     slices: usize,
+    transport: Option<(String, String)>,
 ) -> Result<evaluate::protocol::Evaluation, Error> {
     let frame = frames::read_parquet(frame_path)?;
     let (z, x) = load_split(&frame, frame_path, card, Some(Split::Test))?;
@@ -292,7 +293,7 @@ pub fn evaluate_model(
             ..Default::default()
         },
         bins: 0,
-        transport: None,
+        transport,
     };
     let (evaluation, _) = evaluate::report::write_report(out_dir, &halves, &outputs, &settings)?;
     Ok(evaluation)

@@ -321,3 +321,54 @@ fn unknown_card_key_is_an_error_with_a_hint() {
     let err = stderr(&o);
     assert!(err.contains("did you mean `validation`"), "{err}");
 }
+
+#[test]
+fn ttbar_masses_peak_at_the_top_and_w_masses() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = otus(&[
+        "-q",
+        "ingest",
+        "cards/ttbar_semilep.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let path = out.join("events.parquet");
+    let frame = frames::read_parquet(&path).unwrap();
+    let median = |space: &str, names: &[&str], var: &str| {
+        let objects: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let sp = if space == "z" {
+            Space::Parton
+        } else {
+            Space::Detector
+        };
+        let cols = frames::columns(sp, &objects);
+        let (values, _) = frames::matrix(&frame, &cols, None, &path).unwrap();
+        let sample = otus::evaluate::Sample::new(cols, values).unwrap();
+        let derived = otus::evaluate::variables::default_derived();
+        let vars = otus::evaluate::variables::variables_of(&sample, space, &derived);
+        let column = vars
+            .iter()
+            .find(|v| v.variable.name == format!("{space}_{var}"))
+            .unwrap();
+        let mut v = column.values.clone();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let z = ["em", "nu", "b", "bbar", "u", "dbar"];
+    let x = ["em", "met", "jet1", "jet2", "jet3", "jet4"];
+    // Partons: the true assignment gives the generated masses.
+    assert!((median("z", &z, "mass_t_had") - 172.5).abs() < 2.0);
+    assert!((median("z", &z, "mass_t_lep") - 172.5).abs() < 2.0);
+    assert!((median("z", &z, "mass_w_had") - 80.4).abs() < 1.5);
+    // Detector: resolution and combinatorics widen the peaks, the medians stay near.
+    let t_had = median("x", &x, "mass_t_had");
+    let w_had = median("x", &x, "mass_w_had");
+    assert!(
+        (150.0..195.0).contains(&t_had),
+        "hadronic top median {t_had}"
+    );
+    assert!((65.0..95.0).contains(&w_had), "hadronic W median {w_had}");
+    assert!(median("x", &x, "mass_tt") > 2.0 * 172.5 * 0.9);
+}

@@ -97,11 +97,57 @@ impl DerivedVariable {
 /// appended by the ttbar stage, which owns the neutrino-pz and
 /// jet-assignment conventions.
 pub fn default_derived() -> Vec<DerivedVariable> {
-    vec![DerivedVariable::invariant_mass(
+    let mut derived = vec![DerivedVariable::invariant_mass(
         "mass_ee",
         "M_ee",
         &["em", "ep"],
-    )]
+    )];
+    derived.extend(ttbar_derived());
+    derived
+}
+
+/// The semileptonic t tbar masses. Parton level (objects em, nu, b, bbar,
+/// u, dbar): the true assignment, t -> b u d~ and t~ -> b~ e- nu~. Detector
+/// level (em, met, jet1..jet4): the neutrino pz from the W-mass constraint
+/// and the chi-square jet assignment of [`crate::physics::reconstruct_ttbar`].
+pub fn ttbar_derived() -> Vec<DerivedVariable> {
+    use crate::physics::reconstruct_ttbar;
+    let z_objects = ["em", "nu", "b", "bbar", "u", "dbar"];
+    let x_objects = ["em", "met", "jet1", "jet2", "jet3", "jet4"];
+    let parton = |name: &str, label: &str, objects: &[&str]| {
+        let mut v = DerivedVariable::invariant_mass(name, label, objects);
+        v.requires = z_objects.iter().map(|s| s.to_string()).collect();
+        v
+    };
+    let detector =
+        |name: &str, label: &str, pick: fn(&crate::physics::TtbarSystem) -> f64| DerivedVariable {
+            name: name.into(),
+            label: label.into(),
+            unit: Unit::GeV,
+            requires: x_objects.iter().map(|s| s.to_string()).collect(),
+            compute: Arc::new(move |o: &Objects| {
+                let jets = [
+                    o.get("jet1")?,
+                    o.get("jet2")?,
+                    o.get("jet3")?,
+                    o.get("jet4")?,
+                ];
+                let met = o.get("met")?;
+                let sys = reconstruct_ttbar(*o.get("em")?, met.px, met.py, jets.map(|j| *j));
+                let v = pick(&sys);
+                v.is_finite().then_some(v)
+            }),
+        };
+    vec![
+        parton("mass_tt", "m_tt", &z_objects),
+        parton("mass_w_had", "m_W,had", &["u", "dbar"]),
+        parton("mass_t_lep", "m_t,lep", &["em", "nu", "bbar"]),
+        parton("mass_t_had", "m_t,had", &["u", "dbar", "b"]),
+        detector("mass_tt", "m_tt", |s| s.m_tt),
+        detector("mass_w_had", "m_W,had", |s| s.m_w_had),
+        detector("mass_t_lep", "m_t,lep", |s| s.m_t_lep),
+        detector("mass_t_had", "m_t,had", |s| s.m_t_had),
+    ]
 }
 
 /// Objects with all four components among the columns of `sample` whose
