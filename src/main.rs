@@ -145,7 +145,8 @@ fn train(args: cli::TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
             "interrupted after {} epochs; the checkpoint is saved: rerun with --resume to continue",
             outcome.epochs_done
         );
-        return Ok(());
+        // 130: interrupted by SIGINT, so `train && evaluate` stops here.
+        std::process::exit(130);
     }
     log::info!(
         "trained {} epochs: validation SW(x, D(z)) {:.4} GeV^2 at the start, best {:.4} (epoch {}); model in {}",
@@ -219,8 +220,8 @@ fn evaluate(args: cli::EvaluateArgs) -> Result<(), Box<dyn std::error::Error>> {
         },
         None => None,
     };
-    if args.slices == 0 {
-        return Err("--slices must be at least 1".into());
+    if !(1..=100_000).contains(&args.slices) {
+        return Err(format!("--slices {}: expected 1 to 100000", args.slices).into());
     }
     let evaluation =
         otus::study::evaluate_model(&model, &card, &frame, &out, args.slices, transport)?;
@@ -273,8 +274,18 @@ impl EpochProgress {
 impl Observer for EpochProgress {
     fn epoch(&mut self, r: &EpochRecord) {
         let line = format!(
-            "epoch {} stage {}: loss {:.4} recon {:.4} SW(z,E(x)) {:.4} | val SW(x,D(z)) {:.4} SW(z,E(x)) {:.4} ({:.1} s)",
-            r.epoch, r.stage, r.loss, r.recon, r.latent_sw, r.val_sw_x, r.val_sw_z, r.seconds
+            "epoch {} stage {}: loss {:.4} recon {:.4} SW(z,E(x)) {:.4} anchor_E {:.4} anchor_D {:.4} SW(x,D(z)) {:.4} | val SW(x,D(z)) {:.4} SW(z,E(x)) {:.4} ({:.1} s)",
+            r.epoch,
+            r.stage,
+            r.loss,
+            r.recon,
+            r.latent_sw,
+            r.anchor_e,
+            r.anchor_d,
+            r.decoder_sw,
+            r.val_sw_x,
+            r.val_sw_z,
+            r.seconds
         );
         match &self.bar {
             Some(bar) => {
@@ -289,8 +300,16 @@ impl Observer for EpochProgress {
 
 fn inspect(args: cli::InspectArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut stdout = std::io::stdout().lock();
+    let mut failed = 0;
     for file in &args.files {
-        let summary = otus::inspect::inspect(file)?;
+        let summary = match otus::inspect::inspect(file) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed += 1;
+                continue;
+            }
+        };
         let text = if args.json {
             serde_json::to_string(&summary)? + "\n"
         } else {
@@ -299,6 +318,9 @@ fn inspect(args: cli::InspectArgs) -> Result<(), Box<dyn std::error::Error>> {
         if stdout.write_all(text.as_bytes()).is_err() {
             break; // a closed pipe (`| head`) is not an error
         }
+    }
+    if failed > 0 {
+        return Err(format!("{failed} of {} files could not be read", args.files.len()).into());
     }
     Ok(())
 }

@@ -102,6 +102,14 @@ fn is_parquet(p: &Path) -> bool {
     p.extension().is_some_and(|e| e == "parquet")
 }
 
+fn is_root(p: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(p)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && &magic == b"root"
+}
+
 fn name_of(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -132,6 +140,11 @@ pub fn read_events(inputs: &[PathBuf], card: &RunCard, space: Space) -> Result<E
                 .unwrap_or_else(|_| vec![1.0; rows]);
             weight.extend(w);
             file.extend(std::iter::repeat_n(name_of(path), rows));
+        } else if space == Space::Parton && is_root(path) {
+            return Err(Error::Other(format!(
+                "{}: a ROOT file; simulate reads parton-level LHE files or frames (.parquet)",
+                path.display()
+            )));
         } else if space == Space::Parton {
             let mut dropped = 0u64;
             for e in LheReader::open(path)? {
@@ -180,6 +193,13 @@ pub fn read_events(inputs: &[PathBuf], card: &RunCard, space: Space) -> Result<E
                 path.display(),
                 event.len() - before
             );
+        }
+        if event.len() == before {
+            return Err(Error::Other(format!(
+                "{}: no event passes the selection of the model's card {:?}; is it the same process?",
+                path.display(),
+                card.name
+            )));
         }
     }
     Ok(Events {

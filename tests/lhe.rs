@@ -98,3 +98,18 @@ fn inspect_reports_generator_events_and_weights() {
     assert_eq!(v["beams"], serde_json::json!([2212, 2212]));
     assert_eq!(v["generator"], "MadGraph5_aMC@NLO 2.2.1");
 }
+
+#[test]
+fn inspect_reports_every_file_and_fails_if_one_is_bad() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.lhe");
+    std::fs::write(&empty, "").unwrap();
+    let good = "fixtures/pylhe-testfile-powheg-box-v2-Z.lhe";
+    let o = otus(&["inspect", empty.to_str().unwrap(), good]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("empty.lhe") && stderr(&o).contains("the file is empty"));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("events         100"),
+        "the good file is still reported"
+    );
+}

@@ -94,6 +94,41 @@ fn train_simulate_unfold_evaluate() {
     assert_eq!(f.height(), 1_348);
     assert!(f.column("z_em_px").is_ok() && f.column("x_em_px").is_ok());
 
+    // Input of another process, a ROOT file given to simulate, and a bad
+    // --slices are refused with a message naming what is wrong.
+    let nothing = dir.path().join("nothing.parquet");
+    let ttbar = fixture("ttbar_0.lhe.gz");
+    let o = otus(&[
+        "simulate",
+        "--model",
+        model_s,
+        ttbar.to_str().unwrap(),
+        "-o",
+        nothing.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("no event passes") && !nothing.exists(),
+        "{}",
+        stderr(&o)
+    );
+    let o = otus(&[
+        "simulate",
+        "--model",
+        model_s,
+        root.to_str().unwrap(),
+        "-o",
+        nothing.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&o).contains("a ROOT file") && !nothing.exists(),
+        "{}",
+        stderr(&o)
+    );
+    let o = otus(&["evaluate", "--model", model_s, "--slices", "0"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--slices 0"), "{}", stderr(&o));
+
     let report = dir.path().join("report");
     let o = otus(&[
         "evaluate",

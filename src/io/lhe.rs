@@ -509,7 +509,12 @@ impl<R: BufRead> Normalizer<R> {
             self.line += 1;
             let raw = std::mem::take(&mut self.raw);
             let Ok(text) = std::str::from_utf8(&raw) else {
-                return Err(self.invalid(format!("line {} is not valid UTF-8 text", self.line)));
+                let what = if raw.starts_with(b"root") {
+                    "a ROOT file, not an LHE file"
+                } else {
+                    "not an LHE file: the line is not valid UTF-8 text"
+                };
+                return Err(self.invalid(what.into()));
             };
             let emitted = self.step(text.trim());
             self.raw = raw;
@@ -526,7 +531,7 @@ impl<R: BufRead> Normalizer<R> {
         match self.block {
             Block::Between | Block::Done => Ok(()),
             Block::Start => Err(self.invalid(
-                "not an LHE file: the stream is empty, expected `<LesHouchesEvents`".into(),
+                "not an LHE file: the file is empty, expected `<LesHouchesEvents`".into(),
             )),
             Block::Preamble => Err(self.invalid(
                 "the file ends before any <init> block: not an LHE file, or truncated".into(),
