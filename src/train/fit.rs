@@ -100,13 +100,18 @@ pub struct TrainOutcome {
 }
 
 /// The device training and inference use by default: CUDA device 0 when
-/// otus is built with the `cuda` feature, the flex CPU backend otherwise.
+/// otus is built with the `cuda` feature, the default wgpu adapter (Vulkan,
+/// Metal or DX12) with the `wgpu` feature, the flex CPU backend otherwise.
 pub fn select_device() -> Device {
     #[cfg(feature = "cuda")]
     {
         Device::cuda(0)
     }
-    #[cfg(not(feature = "cuda"))]
+    #[cfg(all(feature = "wgpu", not(feature = "cuda")))]
+    {
+        Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)
+    }
+    #[cfg(not(any(feature = "cuda", feature = "wgpu")))]
     {
         Device::flex()
     }
