@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Error;
 
-/// The four components of an object's four-momentum, in column order.
-pub const COMPONENTS: [&str; 4] = ["px", "py", "pz", "e"];
+pub use crate::frames::COMPONENTS;
 
 /// A set of events in one space: `rows x dim` values (GeV), row-major, with
 /// one name per column.
