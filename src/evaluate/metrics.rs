@@ -159,17 +159,12 @@ pub struct KsTest {
     pub method: KsMethod,
 }
 
-/// The two-sample Kolmogorov-Smirnov test (two-sided).
-///
-/// The statistic handles ties (the distribution functions are compared after
-/// all equal values). The p-value is exact (lattice-path probability, as
-/// SciPy's `ks_2samp(method="exact")`) when `n_a * n_b <=`
-/// [`KS_EXACT_MAX_PRODUCT`], otherwise the asymptotic Kolmogorov
-/// distribution Q(sqrt(n) D) with n = n_a n_b / (n_a + n_b) (SciPy's
-/// `kstwobign.sf`). The exact p-value is computed as 1 minus the probability
-/// of staying inside, so it is accurate to about 1e-14 absolute, not
-/// relative. Ties are ignored by the p-value. NaN values when a sample is
-/// empty.
+/// The two-sample Kolmogorov-Smirnov test (two-sided), computed by statrs'
+/// `ks_twosample`: the exact p-value (Schroeer and Trenkler, as SciPy's
+/// `ks_2samp(method="exact")`) when `n_a * n_b <=` [`KS_EXACT_MAX_PRODUCT`],
+/// otherwise the asymptotic Kolmogorov distribution Q(sqrt(n) D) with
+/// n = n_a n_b / (n_a + n_b). NaN values are left out; NaN results when a
+/// sample is empty.
 pub fn ks_two_sample(a: &[f64], b: &[f64]) -> KsTest {
     let (a, b) = (sorted(a), sorted(b));
     ks_two_sample_sorted(&a, &b)
@@ -177,118 +172,33 @@ pub fn ks_two_sample(a: &[f64], b: &[f64]) -> KsTest {
 
 /// [`ks_two_sample`] of samples already sorted ascending.
 pub fn ks_two_sample_sorted(a: &[f64], b: &[f64]) -> KsTest {
+    use statrs::stats_tests::NaNPolicy;
+    use statrs::stats_tests::ks_test::{KSTwoSampleAlternativeMethod, ks_twosample};
     let (na, nb) = (a.len() as u64, b.len() as u64);
+    let nan = |method| KsTest {
+        statistic: f64::NAN,
+        p_value: f64::NAN,
+        method,
+    };
     if na == 0 || nb == 0 {
-        return KsTest {
-            statistic: f64::NAN,
-            p_value: f64::NAN,
-            method: KsMethod::Asymptotic,
-        };
+        return nan(KsMethod::Asymptotic);
     }
-
-    // Largest |i nb - j na| over the merged steps: D = that / (na nb).
-    let (mut i, mut j) = (0usize, 0usize);
-    let mut largest = 0u64;
-    while i < a.len() && j < b.len() {
-        let v = a[i].min(b[j]);
-        while i < a.len() && a[i] <= v {
-            i += 1;
-        }
-        while j < b.len() && b[j] <= v {
-            j += 1;
-        }
-        largest = largest.max((i as u64 * nb).abs_diff(j as u64 * na));
-    }
-    let statistic = largest as f64 / (na * nb) as f64;
-
-    if na * nb <= KS_EXACT_MAX_PRODUCT {
-        KsTest {
-            statistic,
-            p_value: ks_exact_p_value(na as usize, nb as usize, largest),
-            method: KsMethod::Exact,
-        }
+    let (method, alternative) = if na * nb <= KS_EXACT_MAX_PRODUCT {
+        (KsMethod::Exact, KSTwoSampleAlternativeMethod::TwoSidedExact)
     } else {
-        let n = (na * nb) as f64 / (na + nb) as f64;
-        KsTest {
+        (
+            KsMethod::Asymptotic,
+            KSTwoSampleAlternativeMethod::TwoSidedAsymptotic,
+        )
+    };
+    match ks_twosample(a.to_vec(), b.to_vec(), alternative, NaNPolicy::Emit) {
+        Ok((statistic, p_value)) => KsTest {
             statistic,
-            p_value: kolmogorov_survival(n.sqrt() * statistic),
-            method: KsMethod::Asymptotic,
-        }
+            p_value,
+            method,
+        },
+        Err(_) => nan(method),
     }
-}
-
-/// P(D >= largest / (na nb)) for two samples of sizes na and nb from one
-/// continuous distribution: 1 minus the probability that a uniformly random
-/// lattice path from (0, 0) to (na, nb) keeps |i nb - j na| < largest.
-fn ks_exact_p_value(na: usize, nb: usize, largest: u64) -> f64 {
-    if largest == 0 {
-        return 1.0;
-    }
-    let total = (na + nb) as f64;
-    let inside =
-        |i: usize, j: usize| (i as u64 * nb as u64).abs_diff(j as u64 * na as u64) < largest;
-
-    // row[j] = probability that the path reaches (i, j) staying inside.
-    let mut row = vec![0.0f64; nb + 1];
-    for i in 0..=na {
-        for j in 0..=nb {
-            if i == 0 && j == 0 {
-                row[0] = 1.0;
-                continue;
-            }
-            if !inside(i, j) {
-                row[j] = 0.0;
-                continue;
-            }
-            let steps_left_before = total - (i + j - 1) as f64;
-            let from_below = if i > 0 {
-                row[j] * (na - i + 1) as f64 / steps_left_before
-            } else {
-                0.0
-            };
-            let from_left = if j > 0 {
-                row[j - 1] * (nb - j + 1) as f64 / steps_left_before
-            } else {
-                0.0
-            };
-            row[j] = from_below + from_left;
-        }
-    }
-    (1.0 - row[nb]).clamp(0.0, 1.0)
-}
-
-/// Survival function of the Kolmogorov distribution,
-/// Q(x) = 2 sum_{k>=1} (-1)^(k-1) exp(-2 k^2 x^2), the limit of
-/// P(sqrt(n) D_n > x). For small x the equivalent Jacobi-theta form
-/// 1 - sqrt(2 pi)/x sum_{k>=1} exp(-(2k-1)^2 pi^2 / (8 x^2)) converges
-/// faster and is used instead.
-pub fn kolmogorov_survival(x: f64) -> f64 {
-    if x.is_nan() {
-        return f64::NAN;
-    }
-    if x <= 0.0 {
-        return 1.0;
-    }
-    if x < 1.0 {
-        let pi2 = std::f64::consts::PI.powi(2);
-        let cdf: f64 = (1..=20)
-            .map(|k| {
-                let m = (2 * k - 1) as f64;
-                (-m * m * pi2 / (8.0 * x * x)).exp()
-            })
-            .sum::<f64>()
-            * (std::f64::consts::TAU).sqrt()
-            / x;
-        return (1.0 - cdf).clamp(0.0, 1.0);
-    }
-    let q: f64 = (1..=100)
-        .map(|k| {
-            let sign = if k % 2 == 1 { 1.0 } else { -1.0 };
-            sign * (-2.0 * (k * k) as f64 * x * x).exp()
-        })
-        .sum::<f64>()
-        * 2.0;
-    q.clamp(0.0, 1.0)
 }
 
 /// Result of a two-sample chi-square comparison of binned samples.
@@ -395,6 +305,42 @@ fn sorted(values: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // An independent implementation, checked against SciPy below, that the
+    // asymptotic p-values of statrs are compared with.
+    /// Survival function of the Kolmogorov distribution,
+    /// Q(x) = 2 sum_{k>=1} (-1)^(k-1) exp(-2 k^2 x^2), the limit of
+    /// P(sqrt(n) D_n > x). For small x the equivalent Jacobi-theta form
+    /// 1 - sqrt(2 pi)/x sum_{k>=1} exp(-(2k-1)^2 pi^2 / (8 x^2)) converges
+    /// faster and is used instead.
+    fn kolmogorov_survival(x: f64) -> f64 {
+        if x.is_nan() {
+            return f64::NAN;
+        }
+        if x <= 0.0 {
+            return 1.0;
+        }
+        if x < 1.0 {
+            let pi2 = std::f64::consts::PI.powi(2);
+            let cdf: f64 = (1..=20)
+                .map(|k| {
+                    let m = (2 * k - 1) as f64;
+                    (-m * m * pi2 / (8.0 * x * x)).exp()
+                })
+                .sum::<f64>()
+                * (std::f64::consts::TAU).sqrt()
+                / x;
+            return (1.0 - cdf).clamp(0.0, 1.0);
+        }
+        let q: f64 = (1..=100)
+            .map(|k| {
+                let sign = if k % 2 == 1 { 1.0 } else { -1.0 };
+                sign * (-2.0 * (k * k) as f64 * x * x).exp()
+            })
+            .sum::<f64>()
+            * 2.0;
+        q.clamp(0.0, 1.0)
+    }
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol
