@@ -77,10 +77,10 @@ fn apply(
         return Err(Error::Settings("repeat must be at least 1".into()));
     }
     let values = map_rows(map, input, repeat, seed, which, batch.max(1), device);
-    Sample::new(
+    Ok(Sample::new(
         spec.output.columns(),
         values.into_iter().map(f64::from).collect(),
-    )
+    )?)
 }
 
 /// Run `map` over all rows of `input` with `repeat` draws each, in chunks

@@ -32,10 +32,6 @@ pub struct Events {
     pub sample: Sample,
 }
 
-fn train_error(e: crate::train::Error) -> Error {
-    Error::Train(e)
-}
-
 /// The z and x samples of one split of an ingest frame.
 pub fn load_split(
     frame: &DataFrame,
@@ -47,10 +43,7 @@ pub fn load_split(
     let x_cols = frames::columns(Space::Detector, &card.object_names());
     let (z, _) = frames::matrix(frame, &z_cols, split, path)?;
     let (x, _) = frames::matrix(frame, &x_cols, split, path)?;
-    Ok((
-        Sample::new(z_cols, z).map_err(train_error)?,
-        Sample::new(x_cols, x).map_err(train_error)?,
-    ))
+    Ok((Sample::new(z_cols, z)?, Sample::new(x_cols, x)?))
 }
 
 /// The train and validation splits of an ingest frame.
@@ -206,7 +199,7 @@ pub fn read_events(inputs: &[PathBuf], card: &RunCard, space: Space) -> Result<E
         event,
         file,
         weight,
-        sample: Sample::new(columns, values).map_err(train_error)?,
+        sample: Sample::new(columns, values)?,
     })
 }
 
@@ -272,17 +265,6 @@ pub fn write_output(
     Ok(())
 }
 
-fn to_eval(s: &Sample) -> Result<evaluate::Sample, Error> {
-    Ok(evaluate::Sample::new(
-        s.columns().to_vec(),
-        s.values().to_vec(),
-    )?)
-}
-
-fn from_eval(s: &evaluate::Sample) -> Result<Sample, Error> {
-    Sample::new(s.columns().to_vec(), s.values().to_vec()).map_err(train_error)
-}
-
 /// Evaluates a model on the test split of an ingest frame and writes the
 /// report folder; returns the evaluation.
 pub fn evaluate_model(
@@ -295,15 +277,15 @@ pub fn evaluate_model(
 ) -> Result<evaluate::protocol::Evaluation, Error> {
     let frame = frames::read_parquet(frame_path)?;
     let (z, x) = load_split(&frame, frame_path, card, Some(Split::Test))?;
-    let halves = evaluate::protocol::split_halves(&to_eval(&z)?, &to_eval(&x)?)?;
+    let halves = evaluate::protocol::split_halves(&z, &x)?;
     let seed = model.manifest.train.seed;
-    let encoded = crate::simulate::unfold(model, &from_eval(&halves.x_a)?, 1, seed)?;
-    let simulated = crate::simulate::simulate(model, &from_eval(&halves.z_a)?, 1, seed)?;
+    let encoded = crate::simulate::unfold(model, &halves.x_a, 1, seed)?;
+    let simulated = crate::simulate::simulate(model, &halves.z_a, 1, seed)?;
     let round_trip = crate::simulate::simulate(model, &encoded, 1, seed.wrapping_add(1))?;
     let outputs = evaluate::protocol::ModelOutputs {
-        encoded: Some(to_eval(&encoded)?),
-        simulated: Some(to_eval(&simulated)?),
-        round_trip: Some(to_eval(&round_trip)?),
+        encoded: Some(encoded),
+        simulated: Some(simulated),
+        round_trip: Some(round_trip),
     };
     let settings = evaluate::report::ReportSettings {
         evaluation: evaluate::protocol::EvaluationSettings {

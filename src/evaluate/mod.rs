@@ -154,6 +154,35 @@ impl Sample {
         }
     }
 
+    /// A sample from `f32` values; see [`Sample::new`].
+    pub fn from_f32(columns: Vec<String>, values: &[f32]) -> Result<Self, EvaluateError> {
+        Self::new(columns, values.iter().map(|&v| f64::from(v)).collect())
+    }
+
+    /// Number of columns (4 per object).
+    pub fn dim(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// The rows at `indices`, in that order, as `f32` (row-major).
+    pub(crate) fn gather_f32(&self, indices: &[usize]) -> Vec<f32> {
+        let d = self.dim();
+        let mut out = Vec::with_capacity(indices.len() * d);
+        for &i in indices {
+            out.extend(self.values[i * d..(i + 1) * d].iter().map(|&v| v as f32));
+        }
+        out
+    }
+
+    /// Rows `start..end` as `f32` (row-major).
+    pub(crate) fn range_f32(&self, start: usize, end: usize) -> Vec<f32> {
+        let d = self.dim();
+        self.values[start * d..end * d]
+            .iter()
+            .map(|&v| v as f32)
+            .collect()
+    }
+
     /// Column names, in storage order.
     pub fn columns(&self) -> &[String] {
         &self.columns

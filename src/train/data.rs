@@ -14,104 +14,22 @@ use super::Error;
 pub use crate::frames::COMPONENTS;
 
 /// A set of events in one space: `rows x dim` values (GeV), row-major, with
-/// one name per column.
-///
-/// The trainer receives the train and validation splits as separate samples
-/// of the same layout. Values are stored as `f64`; the networks run in `f32`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Sample {
-    columns: Vec<String>,
-    values: Vec<f64>,
-}
+/// one name per column. The trainer receives the train and validation splits
+/// as separate samples of the same layout; values are stored as `f64`, the
+/// networks run in `f32`. The same type serves the evaluation.
+pub use crate::evaluate::Sample;
 
-impl Sample {
-    /// A sample from column names and row-major values (GeV).
-    ///
-    /// Fails when `values.len()` is not a multiple of the number of columns,
-    /// when there are no columns, or when a value is not finite.
-    pub fn new(columns: Vec<String>, values: Vec<f64>) -> Result<Self, Error> {
-        if columns.is_empty() {
-            return Err(Error::Data("a sample needs at least one column".into()));
-        }
-        if !values.len().is_multiple_of(columns.len()) {
-            return Err(Error::Data(format!(
-                "{} values do not fill rows of {} columns",
-                values.len(),
-                columns.len()
-            )));
-        }
-        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-            let row = i / columns.len();
-            let column = &columns[i % columns.len()];
-            return Err(Error::Data(format!(
-                "value {} in row {row}, column {column} is not finite",
-                values[i]
-            )));
-        }
-        Ok(Self { columns, values })
-    }
-
-    /// A sample from `f32` values; see [`Sample::new`].
-    pub fn from_f32(columns: Vec<String>, values: &[f32]) -> Result<Self, Error> {
-        Self::new(columns, values.iter().map(|&v| f64::from(v)).collect())
-    }
-
-    /// Number of events.
-    pub fn rows(&self) -> usize {
-        self.values.len() / self.columns.len()
-    }
-
-    /// Number of columns (4 per object).
-    pub fn dim(&self) -> usize {
-        self.columns.len()
-    }
-
-    /// Column names, in order.
-    pub fn columns(&self) -> &[String] {
-        &self.columns
-    }
-
-    /// All values, row-major (GeV).
-    pub fn values(&self) -> &[f64] {
-        &self.values
-    }
-
-    /// One event's values (GeV).
-    pub fn row(&self, i: usize) -> &[f64] {
-        let d = self.dim();
-        &self.values[i * d..(i + 1) * d]
-    }
-
-    /// The values of the named column, or `None` if there is no such column.
-    pub fn column(&self, name: &str) -> Option<Vec<f64>> {
-        let j = self.columns.iter().position(|c| c == name)?;
-        Some(
-            self.values
-                .iter()
-                .skip(j)
-                .step_by(self.dim())
-                .copied()
-                .collect(),
-        )
-    }
-
-    /// The rows at `indices`, in that order, as `f32` (row-major).
-    pub(crate) fn gather_f32(&self, indices: &[usize]) -> Vec<f32> {
-        let d = self.dim();
-        let mut out = Vec::with_capacity(indices.len() * d);
-        for &i in indices {
-            out.extend(self.values[i * d..(i + 1) * d].iter().map(|&v| v as f32));
-        }
-        out
-    }
-
-    /// Rows `start..end` as `f32` (row-major).
-    pub(crate) fn range_f32(&self, start: usize, end: usize) -> Vec<f32> {
-        let d = self.dim();
-        self.values[start * d..end * d]
-            .iter()
-            .map(|&v| v as f32)
-            .collect()
+/// Checks that every value of a sample is finite.
+pub fn check_finite(sample: &Sample) -> Result<(), Error> {
+    let d = sample.columns().len().max(1);
+    match sample.values().iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::Data(format!(
+            "value {} in row {}, column {} is not finite",
+            sample.values()[i],
+            i / d,
+            sample.columns()[i % d]
+        ))),
     }
 }
 
@@ -306,6 +224,7 @@ impl TrainData {
                     s.rows()
                 )));
             }
+            check_finite(s).map_err(|e| Error::Data(format!("the {name} split: {e}")))?;
         }
         Ok((z, x))
     }
@@ -354,6 +273,12 @@ mod tests {
     #[test]
     fn sample_rejects_ragged_and_nan() {
         assert!(Sample::new(names(&["a", "b"]), vec![1.0, 2.0, 3.0]).is_err());
-        assert!(Sample::new(names(&["a"]), vec![f64::NAN]).is_err());
+        let nan = Sample::new(names(&["a"]), vec![f64::NAN]).unwrap();
+        assert!(
+            check_finite(&nan)
+                .unwrap_err()
+                .to_string()
+                .contains("row 0, column a")
+        );
     }
 }

@@ -31,6 +31,12 @@ pub use fit::{
 pub use log::EpochRecord;
 pub use saved::{BURN_VERSION, Manifest, SavedModel, Which};
 
+impl From<crate::evaluate::EvaluateError> for Error {
+    fn from(e: crate::evaluate::EvaluateError) -> Self {
+        Error::Data(e.to_string())
+    }
+}
+
 /// Errors of training, saving and loading.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
