@@ -228,8 +228,9 @@ pub fn write_output(
         ),
         Column::new(
             frames::DRAW.into(),
-            (0..rows)
-                .map(|i| (i % repeat.max(1)) as i32)
+            crate::simulate::draw_index(input.event.len(), repeat.max(1))
+                .into_iter()
+                .map(|d| d as i32)
                 .collect::<Vec<_>>(),
         ),
         Column::new(

@@ -12,7 +12,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{card_from, fixture, otus, stderr};
+use common::{card_from, fixture, ingest, otus, stderr};
 use otus::frames::{self, Space, Split};
 
 fn sidecar(dir: &Path) -> serde_json::Value {
@@ -101,12 +101,7 @@ fn ttbar_fixture_without_vetoes_matches_provenance_count() {
             .replace("photon = { count = 0 }", "")
     });
     let out = dir.path().join("out");
-    let o = otus(&[
-        "ingest",
-        card.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = ingest(&card, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     let total = &sidecar(&out)["cutflow"]["total"];
     assert_eq!(total["delphes_selected"], 1_313);
@@ -199,12 +194,7 @@ fn shorter_lhe_file_aligns_what_matches_and_reports_the_rest() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = dir.path().join("out");
-    let o = otus(&[
-        "ingest",
-        card.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = ingest(&card, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("differ"),
@@ -233,12 +223,7 @@ fn missing_collection_lists_what_the_file_holds() {
         t.replace("jet = \"Jet\"", "jet = \"JetPUPPI\"")
     });
     let out = dir.path().join("out");
-    let o = otus(&[
-        "ingest",
-        card.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = ingest(&card, &out);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(
@@ -266,12 +251,7 @@ fn empty_root_file_is_a_clear_error() {
         )
     });
     let out = dir.path().join("out");
-    let o = otus(&[
-        "ingest",
-        card.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = ingest(&card, &out);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(

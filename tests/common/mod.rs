@@ -23,6 +23,16 @@ pub fn otus(args: &[&str]) -> Output {
         .expect("the otus binary runs")
 }
 
+/// Runs `otus ingest CARD --out OUT`.
+pub fn ingest(card: &Path, out: &Path) -> Output {
+    otus(&[
+        "ingest",
+        card.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
 /// Stderr as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
