@@ -68,6 +68,9 @@ pub struct RunCard {
     /// How aligned events are split into train, validation and test.
     #[serde(default)]
     pub splits: Splits,
+    /// How `simulate` and `unfold` write ROOT files.
+    #[serde(default)]
+    pub export: ExportSpec,
     /// Model settings ([`crate::model::ModelSettings`]); read through
     /// [`RunCard::model_settings`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,6 +131,30 @@ pub enum Align {
 
 fn default_tree() -> String {
     "Delphes".into()
+}
+
+/// Settings of the ROOT export of `simulate` and `unfold` (see
+/// [`crate::export`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportSpec {
+    /// Name of the TTree written, and looked for when an exported file is
+    /// read back as detector-level input. Default `otus`. Letters, digits
+    /// and `_`, starting with a letter.
+    #[serde(default = "default_export_tree")]
+    pub tree: String,
+}
+
+fn default_export_tree() -> String {
+    "otus".into()
+}
+
+impl Default for ExportSpec {
+    fn default() -> Self {
+        Self {
+            tree: default_export_tree(),
+        }
+    }
 }
 
 /// Names of the Delphes collections; other Delphes cards use other names
@@ -417,6 +444,14 @@ impl RunCard {
         if s.test_last.is_none() && s.validation + s.test >= 1.0 {
             return Err("splits.validation + splits.test must be < 1".into());
         }
+        let t = &self.export.tree;
+        if !t.starts_with(|c: char| c.is_ascii_alphabetic())
+            || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(format!(
+                "export.tree {t:?} must start with a letter and use letters, digits and `_`"
+            ));
+        }
         let i = &self.inputs;
         if i.pairs.is_empty() && (i.lhe.is_none() || i.delphes.is_none()) {
             return Err("inputs: give `pairs`, or both `lhe` and `delphes` globs".into());
@@ -633,6 +668,7 @@ charge = -1
         assert_eq!(card.partons[0].status, 1);
         assert_eq!(card.splits.validation, 0.1);
         assert_eq!(card.detector.met_convention, MetConvention::Physical);
+        assert_eq!(card.export.tree, "otus");
     }
 
     #[test]

@@ -73,9 +73,21 @@ pub struct MapArgs {
     /// the model's card, or Parquet frames with the card's columns.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// Output Parquet file.
+    /// Output file; its extension picks the format: `.parquet` (a frame with
+    /// the input and output columns), `.root` (a flat TTree, see README
+    /// "Output formats") or, for `unfold`, `.lhe` / `.lhe.gz`.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// ROOT output: the largest size of one file, in bytes, with an optional
+    /// k, M or G suffix (powers of 1000); a larger output is split into
+    /// numbered files. At most 2G (oxyroot's files break above 2 GiB).
+    #[arg(long, value_name = "BYTES", default_value = "1G", value_parser = parse_bytes)]
+    pub max_file_size: u64,
+    /// LHE output: copy the `<init>` block of this LHE file; default: the
+    /// first LHE file the model was trained on, if it is still there,
+    /// otherwise a synthesized block.
+    #[arg(long, value_name = "LHE")]
+    pub lhe_init: Option<PathBuf>,
     /// Independent draws per input event (the maps are stochastic).
     #[arg(long, default_value_t = 1)]
     pub repeat: usize,
@@ -108,9 +120,30 @@ pub struct EvaluateArgs {
     /// two spaces share.
     #[arg(long, value_name = "Z,X")]
     pub transport: Option<String>,
+    /// Compare these detector-level events (otus ROOT exports from
+    /// `simulate`, Delphes files or frames) with the test split instead of
+    /// the model's D(z): the simulation comparison becomes "x vs FILE".
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub simulated: Vec<PathBuf>,
     /// Use the weights of the best validation epoch instead of the last.
     #[arg(long)]
     pub best: bool,
+}
+
+/// A byte count with an optional SI suffix: `1G`, `500M`, `64k`, `12345`.
+fn parse_bytes(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (number, scale) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1_000),
+        Some((i, 'M')) => (&t[..i], 1_000_000),
+        Some((i, 'G')) => (&t[..i], 1_000_000_000),
+        _ => (t, 1),
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("{text:?}: expected a byte count such as 1G, 500M, 64k or 12345"))
 }
 
 /// Arguments of `otus ingest`.
@@ -132,4 +165,18 @@ pub struct InspectArgs {
     /// Print JSON (one object per file, one per line) instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_bytes;
+
+    #[test]
+    fn byte_counts_take_si_suffixes() {
+        assert_eq!(parse_bytes("1G"), Ok(1_000_000_000));
+        assert_eq!(parse_bytes("64k"), Ok(64_000));
+        assert_eq!(parse_bytes("12345"), Ok(12_345));
+        assert!(parse_bytes("1.5G").is_err());
+        assert!(parse_bytes("G").is_err());
+    }
 }

@@ -263,6 +263,14 @@ fn read_detector(
     selection: &Selection,
     path: &Path,
 ) -> Result<DetectorSide, Error> {
+    if is_export(card, path) {
+        let e = read_exported(card, selection, path, true)?;
+        return Ok(DetectorSide {
+            entries: e.entries,
+            selected: e.number.into_iter().zip(e.x).collect(),
+            dropped: e.dropped,
+        });
+    }
     let mut reader =
         DelphesReader::open(path, &card.inputs.tree, &card.delphes, selection.wanted())?;
     let mut side = DetectorSide {
@@ -284,6 +292,67 @@ fn read_detector(
                 Ok(x) => side.selected.push((number, x)),
                 Err(reason) => *side.dropped.entry(reason).or_default() += 1,
             }
+        }
+    }
+    Ok(side)
+}
+
+/// Whether `path` is an otus ROOT export (tree `export.tree`, no tree
+/// `inputs.tree`) rather than a Delphes file.
+pub(crate) fn is_export(card: &RunCard, path: &Path) -> bool {
+    crate::io::otus::is_export(path, &card.export.tree, &card.inputs.tree)
+}
+
+/// Entries of an otus export that pass the card's pT and |eta| cuts.
+pub(crate) struct ExportedSide {
+    /// Entries in the tree.
+    pub entries: u64,
+    /// `Event_Number` of each selected entry.
+    pub number: Vec<i64>,
+    /// `Event_Weight` of each selected entry.
+    pub weight: Vec<f64>,
+    /// x of each selected entry.
+    pub x: Vec<Vec<f64>>,
+    /// Entries dropped, by reason.
+    pub dropped: std::collections::BTreeMap<String, u64>,
+}
+
+/// Reads an otus export as detector-level events: the card's objects by
+/// name, with the card's pT and |eta| cuts applied
+/// ([`Selection::exported`]). With `first_draw_only`, entries of draws
+/// other than 0 are dropped (counted as such): ingest pairs each LHE event
+/// with one detector outcome.
+pub(crate) fn read_exported(
+    card: &RunCard,
+    selection: &Selection,
+    path: &Path,
+    first_draw_only: bool,
+) -> Result<ExportedSide, Error> {
+    let names = card.object_names();
+    let e = crate::io::otus::read(path, &card.export.tree, &names)?;
+    let mut side = ExportedSide {
+        entries: e.event.len() as u64,
+        number: Vec::new(),
+        weight: Vec::new(),
+        x: Vec::new(),
+        dropped: Default::default(),
+    };
+    let width = 4 * names.len();
+    for (i, x) in e.values.chunks(width.max(1)).enumerate() {
+        if first_draw_only && e.draw[i] != 0 {
+            *side
+                .dropped
+                .entry("draws other than 0 (ingest keeps draw 0)".to_string())
+                .or_default() += 1;
+            continue;
+        }
+        match selection.exported(x) {
+            Ok(()) => {
+                side.number.push(e.event[i]);
+                side.weight.push(e.weight[i]);
+                side.x.push(x.to_vec());
+            }
+            Err(reason) => *side.dropped.entry(reason).or_default() += 1,
         }
     }
     Ok(side)

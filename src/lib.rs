@@ -15,6 +15,7 @@
 //! - [`train`]: the loss, the staged schedule, checkpoints and the log;
 //! - [`simulate`]: the decoder and encoder applied to new events;
 //! - [`study`]: the stages after ingest driven by a run card;
+//! - [`export`]: simulated and unfolded events as ROOT trees and LHE files;
 //! - [`evaluate`]: metrics (sliced Wasserstein, W2, KS, chi-square) and SVG figures;
 //! - [`inspect`]: what a file holds;
 //! - [`physics`]: four-vectors and invariant masses.
@@ -25,6 +26,7 @@
 
 pub mod card;
 pub mod evaluate;
+pub mod export;
 pub mod frames;
 pub mod ingest;
 pub mod inspect;
@@ -60,6 +62,9 @@ pub enum Error {
     /// Evaluation.
     #[error(transparent)]
     Evaluate(#[from] evaluate::EvaluateError),
+    /// Writing ROOT or LHE output.
+    #[error(transparent)]
+    Export(#[from] export::ExportError),
     /// Inputs that cannot be aligned.
     #[error("{0}")]
     Alignment(String),

@@ -177,6 +177,16 @@ fn load_model(dir: &Path, best: bool) -> Result<SavedModel, Box<dyn std::error::
 
 /// `simulate` (parton-level input) and `unfold` (detector-level input).
 fn map(args: cli::MapArgs, input_space: Space) -> Result<(), Box<dyn std::error::Error>> {
+    // Refuse an unknown or unsuitable output before any work.
+    let format = otus::export::Format::from_path(&args.output)?;
+    if input_space == Space::Parton && matches!(format, otus::export::Format::Lhe { .. }) {
+        return Err(format!(
+            "{}: simulate writes detector-level events; write them as .root or .parquet \
+             (LHE output is for `otus unfold`)",
+            args.output.display()
+        )
+        .into());
+    }
     let card = otus::study::model_card(&args.model)?;
     let model = load_model(&args.model, args.best)?;
     let started = Instant::now();
@@ -185,9 +195,33 @@ fn map(args: cli::MapArgs, input_space: Space) -> Result<(), Box<dyn std::error:
         Space::Parton => otus::simulate::simulate(&model, &input.sample, args.repeat, args.seed)?,
         Space::Detector => otus::simulate::unfold(&model, &input.sample, args.repeat, args.seed)?,
     };
-    otus::study::write_output(&args.output, &input, &output, args.repeat)?;
+    let mapped = started.elapsed().as_secs_f64();
+    let lhe_init = args
+        .lhe_init
+        .clone()
+        .or_else(|| otus::study::model_lhe(&args.model));
+    if matches!(format, otus::export::Format::Lhe { .. }) {
+        match &lhe_init {
+            Some(p) => log::info!("LHE <init> block from {}", p.display()),
+            None => log::info!("LHE <init> block synthesized (no --lhe-init, no training LHE)"),
+        }
+    }
+    let options = otus::study::OutputOptions {
+        max_file_bytes: args.max_file_size,
+        lhe_init,
+        comment: format!(
+            "otus {} unfold: model {}, seed {}, repeat {}",
+            env!("CARGO_PKG_VERSION"),
+            args.model.display(),
+            args.seed,
+            args.repeat
+        ),
+    };
+    let files =
+        otus::study::write_output(&args.output, &input, &output, args.repeat, &card, &options)?;
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     log::info!(
-        "{} {} events x {} draws -> {} in {:.1} s",
+        "{} {} events x {} draws -> {} in {:.1} s ({:.1} s writing)",
         if input_space == Space::Parton {
             "simulated"
         } else {
@@ -195,8 +229,9 @@ fn map(args: cli::MapArgs, input_space: Space) -> Result<(), Box<dyn std::error:
         },
         input.sample.rows(),
         args.repeat,
-        args.output.display(),
-        started.elapsed().as_secs_f64()
+        names.join(", "),
+        started.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64() - mapped
     );
     Ok(())
 }
@@ -223,8 +258,15 @@ fn evaluate(args: cli::EvaluateArgs) -> Result<(), Box<dyn std::error::Error>> {
     if !(1..=100_000).contains(&args.slices) {
         return Err(format!("--slices {}: expected 1 to 100000", args.slices).into());
     }
-    let evaluation =
-        otus::study::evaluate_model(&model, &card, &frame, &out, args.slices, transport)?;
+    let evaluation = otus::study::evaluate_model(
+        &model,
+        &card,
+        &frame,
+        &out,
+        args.slices,
+        transport,
+        &args.simulated,
+    )?;
     for c in &evaluation.comparisons {
         log::info!(
             "{}: global SW {:.4} GeV^2 (truth halves: {:.4})",

@@ -148,6 +148,39 @@ impl Selection {
     }
 }
 
+impl Selection {
+    /// The card's pT and |eta| cuts applied to x of an event read from an
+    /// otus export ([`crate::io::otus`]): every object must pass the cuts
+    /// of its collection (missing ET has none). Counts, charges and ranks
+    /// hold by construction there, so only these cuts can fail.
+    pub fn exported(&self, x: &[f64]) -> Result<(), Reason> {
+        let d = &self.card.detector;
+        for (spec, v) in self.card.objects.iter().zip(x.chunks(4)) {
+            let (what, cuts) = match spec.from {
+                ObjectKind::Electron => ("electrons", &d.electron),
+                ObjectKind::Muon => ("muons", &d.muon),
+                ObjectKind::Photon => ("photons", &d.photon),
+                ObjectKind::Jet => ("jets", &d.jet),
+                ObjectKind::MissingEt => continue,
+            };
+            let p = FourVector::new(v[0], v[1], v[2], v[3]);
+            if let Some(c) = cuts
+                && !c.accepts(p.pt(), p.eta())
+            {
+                return Err(format!(
+                    "object {}: fails the {what} cuts (pT > {} GeV{})",
+                    spec.name,
+                    c.pt_min,
+                    c.eta_max
+                        .map(|m| format!(", |eta| < {m}"))
+                        .unwrap_or_default()
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The objects passing the cuts, by descending pT, or the failed count.
 fn passing(what: &str, all: &[Candidate], cuts: Option<&Cuts>) -> Result<Vec<Candidate>, Reason> {
     let mut kept: Vec<Candidate> = match cuts {

@@ -110,8 +110,9 @@ fn name_of(p: &Path) -> String {
 }
 
 /// Reads events of one space from frames (all rows) or raw files: LHE files
-/// for the parton level, Delphes files for the detector level, selected
-/// with the card's selection.
+/// for the parton level, Delphes files or otus ROOT exports (every draw;
+/// see [`crate::io::otus`]) for the detector level, selected with the
+/// card's selection.
 pub fn read_events(inputs: &[PathBuf], card: &RunCard, space: Space) -> Result<Events, Error> {
     let names = match space {
         Space::Parton => card.parton_names(),
@@ -154,6 +155,18 @@ pub fn read_events(inputs: &[PathBuf], card: &RunCard, space: Space) -> Result<E
             }
             log::info!(
                 "{}: {} events selected, {dropped} dropped",
+                path.display(),
+                event.len() - before
+            );
+        } else if ingest::is_export(card, path) {
+            let e = ingest::read_exported(card, &selection, path, false)?;
+            let dropped: u64 = e.dropped.values().sum();
+            event.extend(e.number);
+            weight.extend(e.weight);
+            values.extend(e.x.into_iter().flatten());
+            file.extend(std::iter::repeat_n(name_of(path), event.len() - before));
+            log::info!(
+                "{}: otus export, {} entries selected, {dropped} dropped by the card's cuts",
                 path.display(),
                 event.len() - before
             );
@@ -203,9 +216,97 @@ pub fn read_events(inputs: &[PathBuf], card: &RunCard, space: Space) -> Result<E
     })
 }
 
+/// How [`write_output`] writes files other than Parquet.
+#[derive(Debug, Clone)]
+pub struct OutputOptions {
+    /// Size limit of one ROOT file, bytes (see
+    /// [`crate::export::root::RootSettings`]).
+    pub max_file_bytes: u64,
+    /// LHE output: the `<init>` block to copy (see
+    /// [`crate::export::lhe::InitBlock`]); synthesized when `None`.
+    pub lhe_init: Option<PathBuf>,
+    /// LHE output: a note for the `<header>` (model, seed, repeat).
+    pub comment: String,
+}
+
+impl Default for OutputOptions {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: crate::export::root::DEFAULT_MAX_FILE_BYTES,
+            lhe_init: None,
+            comment: String::new(),
+        }
+    }
+}
+
+/// Writes model output in the format of `path`'s extension
+/// ([`crate::export::Format`]): Parquet ([`write_frame`]), a ROOT tree
+/// named by the card's `export.tree`, or (parton level only) LHE. Returns
+/// the files written (several when a ROOT output is split).
+pub fn write_output(
+    path: &Path,
+    input: &Events,
+    output: &Sample,
+    repeat: usize,
+    card: &RunCard,
+    options: &OutputOptions,
+) -> Result<Vec<PathBuf>, Error> {
+    use crate::export::{self, Format};
+    let format = Format::from_path(path)?;
+    let space = if output
+        .columns()
+        .first()
+        .is_some_and(|c| c.starts_with("z_"))
+    {
+        Space::Parton
+    } else {
+        Space::Detector
+    };
+    let objects = export::objects_of(card, space);
+    let exported = export::Exported {
+        space,
+        objects: &objects,
+        event: &input.event,
+        weight: &input.weight,
+        repeat,
+        values: output,
+    };
+    match format {
+        Format::Parquet => {
+            write_frame(path, input, output, repeat)?;
+            Ok(vec![path.to_path_buf()])
+        }
+        Format::Root => {
+            let settings = export::root::RootSettings {
+                tree: card.export.tree.clone(),
+                max_file_bytes: options.max_file_bytes,
+            };
+            Ok(export::root::write(path, &exported, &settings)?)
+        }
+        Format::Lhe { gzip } => {
+            let init = match &options.lhe_init {
+                Some(p) => export::lhe::InitBlock::from_file(p)?,
+                None => export::lhe::InitBlock::synthesized(),
+            };
+            export::lhe::write(path, &exported, &init, &options.comment, gzip)?;
+            Ok(vec![path.to_path_buf()])
+        }
+    }
+}
+
+/// The first LHE file of the ingest that trained a model (from the
+/// `events.json` beside the model folder), if it still exists: the source
+/// of the `<init>` block of LHE output.
+pub fn model_lhe(model_dir: &Path) -> Option<PathBuf> {
+    let sidecar = model_dir.parent()?.join(ingest::SIDECAR_FILE);
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(sidecar).ok()?).ok()?;
+    let lhe = PathBuf::from(json["inputs"]["pairs"][0]["lhe"].as_str()?);
+    lhe.is_file().then_some(lhe)
+}
+
 /// Writes model output as a frame: `event`, `file`, `draw`, `weight`, the
 /// input columns (repeated for each draw) and the output columns.
-pub fn write_output(
+pub fn write_frame(
     path: &Path,
     input: &Events,
     output: &Sample,
@@ -267,7 +368,10 @@ pub fn write_output(
 }
 
 /// Evaluates a model on the test split of an ingest frame and writes the
-/// report folder; returns the evaluation.
+/// report folder; returns the evaluation. With `simulated` files (Delphes,
+/// otus ROOT exports or frames), their detector-level events stand in for
+/// D(z) in the simulation comparison: a simulated sample is compared with
+/// the real test events by the same metrics.
 pub fn evaluate_model(
     model: &SavedModel,
     card: &RunCard,
@@ -275,18 +379,29 @@ pub fn evaluate_model(
     out_dir: &Path,
     slices: usize,
     transport: Option<(String, String)>,
+    simulated: &[PathBuf],
 ) -> Result<evaluate::protocol::Evaluation, Error> {
     let frame = frames::read_parquet(frame_path)?;
     let (z, x) = load_split(&frame, frame_path, card, Some(Split::Test))?;
     let halves = evaluate::protocol::split_halves(&z, &x)?;
     let seed = model.manifest.train.seed;
     let encoded = crate::simulate::unfold(model, &halves.x_a, 1, seed)?;
-    let simulated = crate::simulate::simulate(model, &halves.z_a, 1, seed)?;
     let round_trip = crate::simulate::simulate(model, &encoded, 1, seed.wrapping_add(1))?;
+    let (simulated, simulated_from) = if simulated.is_empty() {
+        (
+            crate::simulate::simulate(model, &halves.z_a, 1, seed)?,
+            None,
+        )
+    } else {
+        let names: Vec<String> = simulated.iter().map(|p| name_of(p)).collect();
+        let events = read_events(simulated, card, Space::Detector)?;
+        (events.sample, Some(names.join(", ")))
+    };
     let outputs = evaluate::protocol::ModelOutputs {
         encoded: Some(encoded),
         simulated: Some(simulated),
         round_trip: Some(round_trip),
+        simulated_from,
     };
     let settings = evaluate::report::ReportSettings {
         evaluation: evaluate::protocol::EvaluationSettings {

@@ -103,6 +103,11 @@ pub struct ModelOutputs {
     pub simulated: Option<Sample>,
     /// D(E(x)) of half A, detector-level columns (`x_...`), GeV.
     pub round_trip: Option<Sample>,
+    /// Where `simulated` came from when it is not D(z) of half A but a
+    /// sample read from files (`evaluate --simulated`): the simulation
+    /// comparison is then titled `simulation: x vs <this>`, and the learned
+    /// transport figure, which pairs D(z) with z of half A, is left out.
+    pub simulated_from: Option<String>,
 }
 
 impl ModelOutputs {
@@ -118,6 +123,7 @@ impl ModelOutputs {
             encoded: Some(encoded),
             simulated: Some(decode(&halves.z_a)),
             round_trip: Some(round_trip),
+            simulated_from: None,
         }
     }
 }
@@ -251,7 +257,11 @@ pub fn evaluate(
             "z" => (&halves.z_a, &halves.z_b),
             _ => (&halves.x_a, &halves.x_b),
         };
-        comparisons.push(compare(kind, truth_a, truth_b, candidate, settings)?);
+        let mut c = compare(kind, truth_a, truth_b, candidate, settings)?;
+        if let (ComparisonKind::Simulation, Some(from)) = (kind, &outputs.simulated_from) {
+            c.title = format!("simulation: x vs {from}");
+        }
+        comparisons.push(c);
     }
     Ok(Evaluation {
         process: settings.process.clone(),
@@ -444,6 +454,7 @@ mod tests {
             encoded: Some(h.z_a.clone()),
             simulated: Some(h.x_a.clone()),
             round_trip: None,
+            simulated_from: None,
         };
         let settings = EvaluationSettings {
             slices: 20,

@@ -226,7 +226,11 @@ fn transport_figures(
     ));
 
     let mut pairs = Vec::new();
-    if let Some(sim) = &outputs.simulated {
+    if let Some(sim) = outputs
+        .simulated
+        .as_ref()
+        .filter(|_| outputs.simulated_from.is_none())
+    {
         pairs.push((
             "transport_learned.svg",
             "learned decoder: (z, D(z))",

@@ -2,4 +2,5 @@
 
 pub mod delphes;
 pub mod lhe;
+pub mod otus;
 pub mod root;
