@@ -23,7 +23,13 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData};
 use otus::model::{ModelSettings, Otus};
+use otus::train::loss::SortMode;
 use otus::train::{Sample, Standardization, loss, synthetic};
+
+/// The allocator of the `otus` binary, so the step is timed as `otus train`
+/// runs it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 struct Collect {
     path: Vec<String>,
@@ -85,9 +91,19 @@ fn total_loss(model: &Otus, i: &Inputs) -> Tensor<1> {
     let x_tilde = model.decoder.forward(z_tilde.clone(), n2);
     let x_prime = model.decoder.forward(i.z.clone(), n3);
     loss::mse(i.x.clone(), x_tilde)
-        + loss::sliced_w2(i.z.clone(), z_tilde.clone(), i.dirs.clone())
+        + loss::sliced_w2_with(i.z.clone(), z_tilde.clone(), i.dirs.clone(), sort_mode())
         + loss::anchor(i.x.clone(), 0, z_tilde, 0).mul_scalar(50.0)
         + loss::anchor(i.z.clone(), 0, x_prime, 0).mul_scalar(50.0)
+}
+
+/// The sort the trainer uses on flex, or the one named by `OTUS_SORT`
+/// (`native` or `host`) to compare the two.
+fn sort_mode() -> SortMode {
+    match std::env::var("OTUS_SORT").as_deref() {
+        Ok("native") => SortMode::Native,
+        Ok("host") => SortMode::Host,
+        _ => SortMode::for_device(&Device::flex()),
+    }
 }
 
 fn scalar(t: Tensor<1>) -> f64 {
