@@ -72,9 +72,9 @@ fn sort_rows(t: Tensor<2>, mode: SortMode) -> Tensor<2> {
 /// input order), as `i64` for a tensor `gather`.
 ///
 /// Rows are sorted in parallel (rayon). Rows of at least
-/// [`RADIX_MIN_LEN`] values use a three-pass least-significant-digit radix
-/// sort on the order-preserving integer image of the floats (11, 11 and
-/// 10 bits), which is linear in `m`; shorter rows use a comparison sort.
+/// [`RADIX_MIN_LEN`] values are radix-sorted by `radsort` (a stable LSB
+/// radix sort whose float order is `total_cmp`'s), which is linear in `m`;
+/// shorter rows use a comparison sort.
 ///
 /// # Panics
 /// If `m` is zero or does not divide `values.len()`.
@@ -84,84 +84,24 @@ pub fn argsort_rows(values: &[f32], m: usize) -> Vec<i64> {
     let mut out = vec![0i64; values.len()];
     out.par_chunks_mut(m)
         .zip(values.par_chunks(m))
-        .for_each_init(RadixScratch::default, |scratch, (ix, row)| {
+        .for_each_init(Vec::new, |pairs: &mut Vec<(f32, u32)>, (ix, row)| {
+            pairs.clear();
+            pairs.extend(row.iter().zip(0u32..).map(|(&v, i)| (v, i)));
             if m < RADIX_MIN_LEN {
-                let mut order: Vec<u32> = (0..m as u32).collect();
-                order.sort_by(|&i, &j| row[i as usize].total_cmp(&row[j as usize]));
-                ix.iter_mut()
-                    .zip(order)
-                    .for_each(|(x, o)| *x = i64::from(o));
+                pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
             } else {
-                scratch.argsort(row, ix);
+                radsort::sort_by_key(pairs, |p| p.0);
             }
+            ix.iter_mut()
+                .zip(pairs.iter())
+                .for_each(|(x, p)| *x = i64::from(p.1));
         });
     out
 }
 
-/// Shortest row [`argsort_rows`] radix-sorts; below it the three counting
-/// passes cost more than a comparison sort.
+/// Shortest row [`argsort_rows`] radix-sorts; below it the counting passes
+/// cost more than a comparison sort.
 pub const RADIX_MIN_LEN: usize = 256;
-
-/// Reusable buffers of one rayon worker's radix sorts.
-#[derive(Default)]
-struct RadixScratch {
-    keys: Vec<u32>,
-    index: Vec<u32>,
-    keys_out: Vec<u32>,
-    index_out: Vec<u32>,
-}
-
-impl RadixScratch {
-    /// Stable LSD radix argsort of `row` into `out`.
-    fn argsort(&mut self, row: &[f32], out: &mut [i64]) {
-        let m = row.len();
-        self.keys.clear();
-        self.keys.extend(row.iter().map(|&v| ordered_bits(v)));
-        self.index.clear();
-        self.index.extend(0..m as u32);
-        self.keys_out.resize(m, 0);
-        self.index_out.resize(m, 0);
-        for shift in [0u32, 11, 22] {
-            let mut offsets = [0usize; 2048];
-            for &k in &self.keys {
-                offsets[((k >> shift) & 0x7ff) as usize] += 1;
-            }
-            // A digit shared by every key leaves the order as it is.
-            if offsets.iter().any(|&c| c == m) {
-                continue;
-            }
-            let mut start = 0;
-            for slot in offsets.iter_mut() {
-                let count = *slot;
-                *slot = start;
-                start += count;
-            }
-            for (&k, &i) in self.keys.iter().zip(&self.index) {
-                let digit = ((k >> shift) & 0x7ff) as usize;
-                let at = offsets[digit];
-                self.keys_out[at] = k;
-                self.index_out[at] = i;
-                offsets[digit] = at + 1;
-            }
-            std::mem::swap(&mut self.keys, &mut self.keys_out);
-            std::mem::swap(&mut self.index, &mut self.index_out);
-        }
-        out.iter_mut()
-            .zip(&self.index)
-            .for_each(|(o, &i)| *o = i64::from(i));
-    }
-}
-
-/// The unsigned integer whose order is [`f32::total_cmp`]'s order: negative
-/// floats have every bit flipped, the others only the sign bit.
-fn ordered_bits(v: f32) -> u32 {
-    let bits = v.to_bits();
-    if bits >> 31 == 1 {
-        !bits
-    } else {
-        bits | 0x8000_0000
-    }
-}
 
 /// [`sliced_w2`] with an explicit [`SortMode`].
 pub fn sliced_w2_with(
