@@ -97,41 +97,112 @@ pub(crate) fn map_rows(
     batch: usize,
     device: &Device,
 ) -> Vec<f32> {
+    use rayon::prelude::*;
     let d_in = input.dim();
     let d_out = map.spec().output.dim();
     let noise_dim = map.noise_dim();
     let total = input.rows() * repeat;
-    let mut out = Vec::with_capacity(total * d_out);
-    // Noise for output rows [c * DEFAULT_BATCH, (c + 1) * DEFAULT_BATCH) comes
-    // from one stream per chunk c.
-    let mut start = 0;
-    while start < total {
-        let chunk = start / DEFAULT_BATCH;
-        let chunk_end = ((chunk + 1) * DEFAULT_BATCH).min(total);
-        let mut r = rng::stream(seed, &[rng::tag::SIMULATE, which, chunk as u64]);
-        let noise = rng::normals(&mut r, (chunk_end - start) * noise_dim);
-        let mut s = start;
-        while s < chunk_end {
-            let e = (s + batch).min(chunk_end);
-            let mut rows_in = Vec::with_capacity((e - s) * d_in);
-            for row in s..e {
-                rows_in.extend(input.row(row / repeat).iter().map(|&v| v as f32));
+    // Output rows [c * DEFAULT_BATCH, (c + 1) * DEFAULT_BATCH) form chunk c,
+    // with its own noise stream, so chunks are independent and run in
+    // parallel (burn's CPU kernels leave much of a small network's forward
+    // pass on one thread).
+    let chunks: Vec<Vec<f32>> = (0..total.div_ceil(DEFAULT_BATCH))
+        .into_par_iter()
+        .map(|chunk| {
+            let start = chunk * DEFAULT_BATCH;
+            let chunk_end = ((chunk + 1) * DEFAULT_BATCH).min(total);
+            let mut r = rng::stream(seed, &[rng::tag::SIMULATE, which, chunk as u64]);
+            let noise = rng::normals(&mut r, (chunk_end - start) * noise_dim);
+            let mut out = Vec::with_capacity((chunk_end - start) * d_out);
+            let mut s = start;
+            while s < chunk_end {
+                let e = (s + batch).min(chunk_end);
+                let mut rows_in = Vec::with_capacity((e - s) * d_in);
+                for row in s..e {
+                    rows_in.extend(input.row(row / repeat).iter().map(|&v| v as f32));
+                }
+                let n = e - s;
+                let x = Tensor::<2>::from_data(TensorData::new(rows_in, [n, d_in]), device);
+                let off = (s - start) * noise_dim;
+                let eps = noise[off..off + n * noise_dim].to_vec();
+                let eps = Tensor::<2>::from_data(TensorData::new(eps, [n, noise_dim]), device);
+                let y = map.forward(x, eps);
+                out.extend(y.try_into_vec_as::<f32>().unwrap_or_default());
+                s = e;
             }
-            let n = e - s;
-            let x = Tensor::<2>::from_data(TensorData::new(rows_in, [n, d_in]), device);
-            let off = (s - start) * noise_dim;
-            let eps = noise[off..off + n * noise_dim].to_vec();
-            let eps = Tensor::<2>::from_data(TensorData::new(eps, [n, noise_dim]), device);
-            let y = map.forward(x, eps);
-            out.extend(y.try_into_vec_as::<f32>().unwrap_or_default());
-            s = e;
-        }
-        start = chunk_end;
-    }
-    out
+            out
+        })
+        .collect();
+    chunks.concat()
 }
 
 /// The layout of the rows [`simulate`] returns for `model`.
 pub fn simulated_layout(model: &SavedModel) -> Layout {
     model.model.decoder.spec().output.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ModelSettings, Otus};
+    use crate::train::{Standardization, synthetic};
+
+    /// Chunks of [`DEFAULT_BATCH`] output rows run in parallel; the draws
+    /// of every row are those of its chunk's own noise stream, whatever the
+    /// inference batch, and each chunk's rows come out in their place.
+    #[test]
+    fn parallel_chunks_give_the_rows_of_a_serial_pass_for_any_batch() {
+        let device = Device::flex();
+        let (z, x) = synthetic::zee(700, 3, 0.02, 0.5);
+        let otus = Otus::new(
+            &ModelSettings::default(),
+            &Standardization::of(&z),
+            &Standardization::of(&x),
+            11,
+            &device,
+        )
+        .unwrap();
+        let map = &otus.decoder;
+        // 700 events x 200 draws = 140,000 rows: three chunks, the last partial.
+        let repeat = 200;
+        let reference = map_rows(map, &z, repeat, 5, 0, DEFAULT_BATCH, &device);
+        let d_out = map.spec().output.dim();
+        assert_eq!(reference.len(), 700 * repeat * d_out);
+        for batch in [1_000, 50_000, 1_000_000] {
+            let got = map_rows(map, &z, repeat, 5, 0, batch, &device);
+            assert!(got == reference, "batch {batch} changed the draws");
+        }
+        // Each chunk alone, computed serially from its own stream.
+        let total = 700 * repeat;
+        for chunk in 0..total.div_ceil(DEFAULT_BATCH) {
+            let (start, end) = (
+                chunk * DEFAULT_BATCH,
+                ((chunk + 1) * DEFAULT_BATCH).min(total),
+            );
+            let mut r = rng::stream(5, &[rng::tag::SIMULATE, 0, chunk as u64]);
+            let noise = rng::normals(&mut r, (end - start) * map.noise_dim());
+            let rows: Vec<f32> = (start..end)
+                .flat_map(|row| {
+                    z.row(row / repeat)
+                        .iter()
+                        .map(|&v| v as f32)
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let y = map.forward(
+                Tensor::<2>::from_data(TensorData::new(rows, [end - start, z.dim()]), &device),
+                Tensor::<2>::from_data(
+                    TensorData::new(noise, [end - start, map.noise_dim()]),
+                    &device,
+                ),
+            );
+            let y = y.try_into_vec_as::<f32>().unwrap();
+            assert!(
+                y[..] == reference[start * d_out..end * d_out],
+                "chunk {chunk} is not in its place"
+            );
+        }
+        // Another seed, other draws.
+        assert!(map_rows(map, &z, repeat, 6, 0, DEFAULT_BATCH, &device) != reference);
+    }
 }

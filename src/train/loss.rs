@@ -80,7 +80,10 @@ fn sort_rows(t: Tensor<2>, mode: SortMode) -> Tensor<2> {
 /// If `m` is zero or does not divide `values.len()`.
 pub fn argsort_rows(values: &[f32], m: usize) -> Vec<i64> {
     use rayon::prelude::*;
-    assert!(m > 0 && values.len().is_multiple_of(m), "rows of length {m}");
+    assert!(
+        m > 0 && values.len().is_multiple_of(m),
+        "rows of length {m}"
+    );
     let mut out = vec![0i64; values.len()];
     out.par_chunks_mut(m)
         .zip(values.par_chunks(m))
