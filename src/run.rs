@@ -335,9 +335,9 @@ pub fn run(
         log::info!("{title}: global SW {sw:.4} GeV^2 (truth halves: {floor:.4})");
     }
     log::info!(
-        "run folder {}: report {}/index.html",
+        "run folder {}; figures and tables in {}",
         dir.display(),
-        REPORT_DIR
+        dir.join(REPORT_DIR).join("index.html").display()
     );
     Ok(report)
 }
