@@ -68,9 +68,13 @@ pub struct RunCard {
     /// How aligned events are split into train, validation and test.
     #[serde(default)]
     pub splits: Splits,
-    /// How `simulate` and `unfold` write ROOT files.
+    /// How `simulate` and `unfold` write ROOT files, and what `otus run`
+    /// exports.
     #[serde(default)]
     pub export: ExportSpec,
+    /// How `otus run` evaluates the trained model (metrics and figures).
+    #[serde(default)]
+    pub evaluate: EvaluateSpec,
     /// Model settings ([`crate::model::ModelSettings`]); read through
     /// [`RunCard::model_settings`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,16 +147,67 @@ pub struct ExportSpec {
     /// and `_`, starting with a letter.
     #[serde(default = "default_export_tree")]
     pub tree: String,
+    /// `otus run`: independent draws of D(z) per test event in the exported
+    /// `simulated.root` (and of E(x) in `unfolded.lhe.gz`). Default 1; range
+    /// 1 to 1000.
+    #[serde(default = "default_repeat")]
+    pub repeat: usize,
 }
 
 fn default_export_tree() -> String {
     "otus".into()
 }
 
+fn default_repeat() -> usize {
+    1
+}
+
 impl Default for ExportSpec {
     fn default() -> Self {
         Self {
             tree: default_export_tree(),
+            repeat: default_repeat(),
+        }
+    }
+}
+
+/// Which weights of a trained model the evaluation and the export use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Weights {
+    /// The last epoch's weights (what the paper evaluates). Default.
+    #[default]
+    Last,
+    /// The epoch with the lowest validation SW(x, D(z)).
+    Best,
+}
+
+/// Settings of the evaluation `otus run` makes (`otus evaluate` takes the
+/// same as flags). Changing them re-runs the evaluation only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvaluateSpec {
+    /// Random directions of the global sliced Wasserstein distance (paper:
+    /// 1000). Default 1000; range 1 to 100,000.
+    pub slices: usize,
+    /// Bins of each histogram figure; 0 picks the report's default (50).
+    /// Range 0 to 1000.
+    pub bins: usize,
+    /// The z and x columns of the transport plots, e.g.
+    /// `["z_ep_e", "x_ep_e"]`. Default: the energy of the first object the
+    /// two spaces share.
+    pub transport: Option<[String; 2]>,
+    /// `last` (default) or `best`: which weights are evaluated and exported.
+    pub weights: Weights,
+}
+
+impl Default for EvaluateSpec {
+    fn default() -> Self {
+        Self {
+            slices: 1000,
+            bins: 0,
+            transport: None,
+            weights: Weights::Last,
         }
     }
 }
@@ -450,6 +505,30 @@ impl RunCard {
         {
             return Err(format!(
                 "export.tree {t:?} must start with a letter and use letters, digits and `_`"
+            ));
+        }
+        if !(1..=1000).contains(&self.export.repeat) {
+            return Err(format!(
+                "export.repeat: {} is outside 1..=1000",
+                self.export.repeat
+            ));
+        }
+        let e = &self.evaluate;
+        if !(1..=100_000).contains(&e.slices) {
+            return Err(format!(
+                "evaluate.slices: {} is outside 1..=100000",
+                e.slices
+            ));
+        }
+        if e.bins > 1000 {
+            return Err(format!("evaluate.bins: {} is outside 0..=1000", e.bins));
+        }
+        if let Some([z, x]) = &e.transport
+            && (!z.starts_with("z_") || !x.starts_with("x_"))
+        {
+            return Err(format!(
+                "evaluate.transport: [{z:?}, {x:?}] must name a z column and an x column, \
+                 such as [\"z_ep_e\", \"x_ep_e\"]"
             ));
         }
         let i = &self.inputs;

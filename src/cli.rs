@@ -23,6 +23,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole study from one card: ingest, train, evaluate and export
+    /// into one run folder, skipping the stages whose settings and inputs
+    /// have not changed.
+    Run(RunArgs),
+    /// Run cards: `otus card init zee|ttbar` writes a commented starter card.
+    Card(CardArgs),
     /// Read the card's LHE and Delphes files, select, align and write
     /// `events.parquet` and `events.json` into the output folder.
     Ingest(IngestArgs),
@@ -41,6 +47,59 @@ pub enum Command {
     /// Compare a trained model with the test split: metrics tables and
     /// SVG figures in a report folder.
     Evaluate(EvaluateArgs),
+}
+
+/// Arguments of `otus run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The run card (TOML).
+    pub card: PathBuf,
+    /// Run folder; default: a new `<output>/<UTC time>` folder (the card's
+    /// `output`, default `out/<name>`), taking unchanged stages from the
+    /// newest earlier one. An existing run folder is updated in place.
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
+    /// Run every stage, even those whose settings and inputs are unchanged.
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+/// Arguments of `otus card`.
+#[derive(Debug, Args)]
+pub struct CardArgs {
+    /// What to do with cards.
+    #[command(subcommand)]
+    pub command: CardCommand,
+}
+
+/// The subcommands of `otus card`.
+#[derive(Debug, Subcommand)]
+pub enum CardCommand {
+    /// Write a commented starter card for a study.
+    Init(CardInitArgs),
+}
+
+/// The studies `otus card init` has a starter for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum StudyArg {
+    /// Z -> e+ e-.
+    Zee,
+    /// Semileptonic t tbar.
+    Ttbar,
+}
+
+/// Arguments of `otus card init`.
+#[derive(Debug, Args)]
+pub struct CardInitArgs {
+    /// The study.
+    pub study: StudyArg,
+    /// The card file to write; default `zee.toml` or `ttbar.toml`; `-` for
+    /// stdout.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `otus train`.

@@ -17,6 +17,8 @@
 //! - [`study`]: the stages after ingest driven by a run card;
 //! - [`export`]: simulated and unfolded events as ROOT trees and LHE files;
 //! - [`evaluate`]: metrics (sliced Wasserstein, W2, KS, chi-square) and SVG figures;
+//! - [`run`]: the whole study from one card, skipping unchanged stages;
+//! - [`starter`]: commented starter cards (`otus card init`);
 //! - [`inspect`]: what a file holds;
 //! - [`physics`]: four-vectors and invariant masses.
 //!
@@ -33,8 +35,10 @@ pub mod inspect;
 pub mod io;
 pub mod model;
 pub mod physics;
+pub mod run;
 pub mod select;
 pub mod simulate;
+pub mod starter;
 pub mod study;
 pub mod train;
 

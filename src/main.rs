@@ -28,6 +28,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
     let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Card(args) => card(args),
         Command::Ingest(args) => ingest(args),
         Command::Inspect(args) => inspect(args),
         Command::Train(args) => train(args),
@@ -91,6 +93,56 @@ fn ingest(args: cli::IngestArgs) -> Result<(), Box<dyn std::error::Error>> {
         report.split_rows[2],
         report.sidecar.display(),
         started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn run(args: cli::RunArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let card = RunCard::load(&args.card)?;
+    let epochs: usize = card
+        .train_settings()
+        .map_err(|m| card_error(&args.card, m))?
+        .stages()?
+        .iter()
+        .map(|s| s.epochs)
+        .sum();
+    let options = otus::run::RunOptions {
+        out: args.out,
+        fresh: args.fresh,
+        ..Default::default()
+    };
+    let stop = options.stop.clone();
+    ctrlc::set_handler(move || {
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    })?;
+    let progress = StderrProgress::new();
+    let mut observer = EpochProgress::new(epochs as u64);
+    let report = otus::run::run(&args.card, &options, &progress, &mut observer);
+    progress.finish();
+    observer.finish();
+    if report?.interrupted {
+        log::warn!("interrupted; run the same command again to train from the start");
+        std::process::exit(130);
+    }
+    Ok(())
+}
+
+fn card(args: cli::CardArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let cli::CardCommand::Init(args) = args.command;
+    let study = match args.study {
+        cli::StudyArg::Zee => otus::starter::Study::Zee,
+        cli::StudyArg::Ttbar => otus::starter::Study::Ttbar,
+    };
+    let path = args.output.unwrap_or_else(|| study.file_name().into());
+    if path.as_os_str() == "-" {
+        std::io::stdout().write_all(study.card().as_bytes())?;
+        return Ok(());
+    }
+    otus::starter::write(study, &path, args.force)?;
+    log::info!(
+        "wrote {}; edit its [inputs], then: otus run {}",
+        path.display(),
+        path.display()
     );
     Ok(())
 }
@@ -264,15 +316,13 @@ fn evaluate(args: cli::EvaluateArgs) -> Result<(), Box<dyn std::error::Error>> {
     if !(1..=100_000).contains(&args.slices) {
         return Err(format!("--slices {}: expected 1 to 100000", args.slices).into());
     }
-    let evaluation = otus::study::evaluate_model(
-        &model,
-        &card,
-        &frame,
-        &out,
-        args.slices,
-        transport,
-        &args.simulated,
-    )?;
+    let spec = otus::card::EvaluateSpec {
+        slices: args.slices,
+        transport: transport.map(|(z, x)| [z, x]),
+        ..card.evaluate.clone()
+    };
+    let evaluation =
+        otus::study::evaluate_model(&model, &card, &frame, &out, &spec, &args.simulated)?;
     for c in &evaluation.comparisons {
         log::info!(
             "{}: global SW {:.4} GeV^2 (truth halves: {:.4})",

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::{Column, DataFrame};
 
-use crate::card::{Align, RunCard};
+use crate::card::{Align, EvaluateSpec, RunCard};
 use crate::evaluate;
 use crate::frames::{self, Space, Split};
 use crate::io::delphes::DelphesReader;
@@ -64,6 +64,57 @@ pub fn train_data(frame_path: &Path, card: &RunCard) -> Result<TrainData, Error>
         x_train,
         z_val,
         x_val,
+    })
+}
+
+/// The events of one split of an ingest frame in one space, with their
+/// identity (event number, file, weight): the input of `otus run`'s export.
+pub fn frame_events(
+    frame_path: &Path,
+    card: &RunCard,
+    split: Split,
+    space: Space,
+) -> Result<Events, Error> {
+    let frame = frames::read_parquet(frame_path)?;
+    let names = match space {
+        Space::Parton => card.parton_names(),
+        Space::Detector => card.object_names(),
+    };
+    let columns = frames::columns(space, &names);
+    let (values, _) = frames::matrix(&frame, &columns, Some(split), frame_path)?;
+    let (event, _) = frames::matrix(
+        &frame,
+        &[frames::EVENT.to_string()],
+        Some(split),
+        frame_path,
+    )?;
+    let (weight, _) = frames::matrix(
+        &frame,
+        &[frames::WEIGHT.to_string()],
+        Some(split),
+        frame_path,
+    )?;
+    let polars_error = |source| frames::FrameError::Polars {
+        path: frame_path.into(),
+        source,
+    };
+    let splits = frame.column(frames::SPLIT).map_err(polars_error)?;
+    let files = frame.column(frames::FILE).map_err(polars_error)?;
+    let (splits, files) = (
+        splits.str().map_err(polars_error)?,
+        files.str().map_err(polars_error)?,
+    );
+    let file: Vec<String> = splits
+        .iter()
+        .zip(files.iter())
+        .filter(|(s, _)| *s == Some(split.as_str()))
+        .map(|(_, f)| f.unwrap_or_default().to_string())
+        .collect();
+    Ok(Events {
+        event: event.iter().map(|&e| e as i64).collect(),
+        file,
+        weight,
+        sample: Sample::new(columns, values)?,
     })
 }
 
@@ -377,8 +428,7 @@ pub fn evaluate_model(
     card: &RunCard,
     frame_path: &Path,
     out_dir: &Path,
-    slices: usize,
-    transport: Option<(String, String)>,
+    spec: &EvaluateSpec,
     simulated: &[PathBuf],
 ) -> Result<evaluate::protocol::Evaluation, Error> {
     let frame = frames::read_parquet(frame_path)?;
@@ -406,12 +456,12 @@ pub fn evaluate_model(
     let settings = evaluate::report::ReportSettings {
         evaluation: evaluate::protocol::EvaluationSettings {
             process: card.name.clone(),
-            slices,
+            slices: spec.slices,
             seed: card.seed,
             ..Default::default()
         },
-        bins: 0,
-        transport,
+        bins: spec.bins,
+        transport: spec.transport.clone().map(|[z, x]| (z, x)),
     };
     let (evaluation, _) = evaluate::report::write_report(out_dir, &halves, &outputs, &settings)?;
     Ok(evaluation)

@@ -60,3 +60,11 @@ fn readme_documents_every_card_key() {
     let missing: Vec<&String> = names.iter().filter(|k| !documented(k)).collect();
     assert!(missing.is_empty(), "README lacks card keys {missing:?}");
 }
+
+#[test]
+fn zee_card_restates_the_built_in_profiles() {
+    let card = RunCard::load(common::root().join("cards/zee.toml")).unwrap();
+    let restated = card.train_settings().unwrap().profiles;
+    let builtin = otus::train::TrainSettings::builtin_profiles();
+    assert_eq!(restated, builtin, "cards/zee.toml and train::config differ");
+}

@@ -23,8 +23,9 @@ use serde::{Deserialize, Serialize};
 
 /// Largest `n_a * n_b` for which [`ks_two_sample`] computes the exact
 /// p-value (an O(n_a n_b) lattice count); above it the asymptotic
-/// Kolmogorov distribution is used.
-pub const KS_EXACT_MAX_PRODUCT: u64 = 1_000_000;
+/// Kolmogorov distribution is used. statrs 0.19 refuses the exact method
+/// above 10,000 (and with ties), so this is its limit.
+pub const KS_EXACT_MAX_PRODUCT: u64 = 10_000;
 
 /// Minimum number of entries of each sample in every chi-square bin.
 pub const CHI2_MIN_ENTRIES: usize = 5;
@@ -191,8 +192,17 @@ pub fn ks_two_sample_sorted(a: &[f64], b: &[f64]) -> KsTest {
             KSTwoSampleAlternativeMethod::TwoSidedAsymptotic,
         )
     };
-    match ks_twosample(a.to_vec(), b.to_vec(), alternative, NaNPolicy::Emit) {
-        Ok((statistic, p_value)) => KsTest {
+    let test = |alternative| ks_twosample(a.to_vec(), b.to_vec(), alternative, NaNPolicy::Emit);
+    // The exact method refuses ties; the asymptotic form then stands in.
+    let result = match test(alternative) {
+        Err(_) if method == KsMethod::Exact => {
+            test(KSTwoSampleAlternativeMethod::TwoSidedAsymptotic)
+                .map(|r| (r, KsMethod::Asymptotic))
+        }
+        other => other.map(|r| (r, method)),
+    };
+    match result {
+        Ok(((statistic, p_value), method)) => KsTest {
             statistic,
             p_value,
             method,
@@ -429,6 +439,18 @@ mod tests {
     #[test]
     fn w2_unequal_sizes_matches_numpy_grid() {
         assert!(close(wasserstein2(&A, &B), 0.499625, 1e-12));
+    }
+
+    /// Regression: 544 x 544 events (the embedded test halves) were sent to
+    /// statrs' exact method, which refuses products above 10,000, and every
+    /// KS came out NaN.
+    #[test]
+    fn ks_of_mid_sized_samples_is_a_number() {
+        let a: Vec<f64> = (0..544).map(|i| (i as f64 * 0.37).sin()).collect();
+        let b: Vec<f64> = (0..544).map(|i| (i as f64 * 0.91).cos() + 0.1).collect();
+        let t = ks_two_sample(&a, &b);
+        assert!(t.statistic > 0.0 && t.statistic < 1.0, "{t:?}");
+        assert!(t.p_value.is_finite(), "{t:?}");
     }
 
     #[test]
