@@ -47,6 +47,7 @@ fn main() {
             &input,
             &output,
             repeat,
+            None,
             &card,
             &OutputOptions::default(),
         )

@@ -185,6 +185,19 @@ impl EventTable {
                 cols.push(Column::new(name.into(), col));
             }
         }
+        // The derived quantities (M_ee; m_tt, m_W,had, m_t,lep, m_t,had),
+        // after the four-vector columns they are computed from.
+        for (space, names, values) in [
+            (Space::Parton, &self.partons, &self.z),
+            (Space::Detector, &self.objects, &self.x),
+        ] {
+            let sample = crate::evaluate::Sample::new(columns(space, names), values.clone())
+                .map_err(|e| PolarsError::ComputeError(e.to_string().into()))?;
+            for (name, col) in crate::evaluate::variables::derived_columns(&sample, space.prefix())
+            {
+                cols.push(Column::new(name.into(), col));
+            }
+        }
         DataFrame::new(self.len(), cols)
     }
 }

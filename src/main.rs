@@ -249,9 +249,25 @@ fn map(args: cli::MapArgs, input_space: Space) -> Result<(), Box<dyn std::error:
     let model = load_model(&args.model, args.best)?;
     let started = Instant::now();
     let input = otus::study::read_events(&args.inputs, &card, input_space)?;
-    let output = match input_space {
-        Space::Parton => otus::simulate::simulate(&model, &input.sample, args.repeat, args.seed)?,
-        Space::Detector => otus::simulate::unfold(&model, &input.sample, args.repeat, args.seed)?,
+    let (output, source) = match input_space {
+        Space::Parton => {
+            let all = otus::simulate::simulate(&model, &input.sample, args.repeat, args.seed)?;
+            let kept = otus::simulate::accept(&model, all)?;
+            if !kept.is_everything() {
+                log::info!(
+                    "detector acceptance: {} of {} draws inside S ({:.4}); the rest dropped",
+                    kept.source.len(),
+                    kept.total,
+                    kept.fraction()
+                );
+            }
+            let source = (!kept.is_everything()).then_some(kept.source);
+            (kept.sample, source)
+        }
+        Space::Detector => (
+            otus::simulate::unfold(&model, &input.sample, args.repeat, args.seed)?,
+            None,
+        ),
     };
     let mapped = started.elapsed().as_secs_f64();
     let lhe_init = args
@@ -275,8 +291,15 @@ fn map(args: cli::MapArgs, input_space: Space) -> Result<(), Box<dyn std::error:
             args.repeat
         ),
     };
-    let files =
-        otus::study::write_output(&args.output, &input, &output, args.repeat, &card, &options)?;
+    let files = otus::study::write_output(
+        &args.output,
+        &input,
+        &output,
+        args.repeat,
+        source.as_deref(),
+        &card,
+        &options,
+    )?;
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     log::info!(
         "{} {} events x {} draws -> {} in {:.1} s ({:.1} s writing)",
@@ -385,6 +408,12 @@ impl Observer for EpochProgress {
             r.val_sw_z,
             r.seconds
         );
+        // P_D(S) where the decoder has an acceptance (1 without one).
+        let line = if r.p_in_s < 1.0 || r.val_p_in_s < 1.0 {
+            format!("{line} P_D(S) {:.3} val {:.3}", r.p_in_s, r.val_p_in_s)
+        } else {
+            line
+        };
         match &self.bar {
             Some(bar) => {
                 bar.set_position(r.epoch as u64 + 1);

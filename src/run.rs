@@ -622,12 +622,30 @@ impl Context<'_> {
         };
         let z = study::frame_events(&frame, self.card, Split::Test, Space::Parton)?;
         let simulated = crate::simulate::simulate(&model, &z.sample, repeat, seed)?;
+        let kept = crate::simulate::accept(&model, simulated)?;
+        if !kept.is_everything() {
+            log::info!(
+                "export: detector acceptance kept {} of {} draws ({:.4})",
+                kept.source.len(),
+                kept.total,
+                kept.fraction()
+            );
+        }
+        let source = (!kept.is_everything()).then_some(kept.source.as_slice());
         let sim_path = out.join(SIMULATED_FILE);
-        study::write_output(&sim_path, &z, &simulated, repeat, self.card, &options)?;
+        study::write_output(
+            &sim_path,
+            &z,
+            &kept.sample,
+            repeat,
+            source,
+            self.card,
+            &options,
+        )?;
         let x = study::frame_events(&frame, self.card, Split::Test, Space::Detector)?;
         let unfolded = crate::simulate::unfold(&model, &x.sample, repeat, seed)?;
         let unf_path = out.join(UNFOLDED_FILE);
-        study::write_output(&unf_path, &x, &unfolded, repeat, self.card, &options)?;
+        study::write_output(&unf_path, &x, &unfolded, repeat, None, self.card, &options)?;
         log::info!(
             "export: {} test events x {repeat} draws simulated into {} and unfolded into {}",
             z.event.len(),

@@ -293,12 +293,15 @@ impl Default for OutputOptions {
 /// Writes model output in the format of `path`'s extension
 /// ([`crate::export::Format`]): Parquet ([`write_frame`]), a ROOT tree
 /// named by the card's `export.tree`, or (parton level only) LHE. Returns
-/// the files written (several when a ROOT output is split).
+/// the files written (several when a ROOT output is split). `source`, when
+/// some draws were dropped by the detector acceptance, gives the place of
+/// each output row among all draws ([`crate::simulate::Accepted`]).
 pub fn write_output(
     path: &Path,
     input: &Events,
     output: &Sample,
     repeat: usize,
+    source: Option<&[usize]>,
     card: &RunCard,
     options: &OutputOptions,
 ) -> Result<Vec<PathBuf>, Error> {
@@ -321,10 +324,12 @@ pub fn write_output(
         weight: &input.weight,
         repeat,
         values: output,
+        source,
     };
+    exported.check(path)?;
     match format {
         Format::Parquet => {
-            write_frame(path, input, output, repeat)?;
+            write_frame(path, &exported, input)?;
             Ok(vec![path.to_path_buf()])
         }
         Format::Root => {
@@ -356,15 +361,18 @@ pub fn model_lhe(model_dir: &Path) -> Option<PathBuf> {
 }
 
 /// Writes model output as a frame: `event`, `file`, `draw`, `weight`, the
-/// input columns (repeated for each draw) and the output columns.
-pub fn write_frame(
+/// input columns (repeated for each draw), the output columns and the
+/// output's derived masses.
+fn write_frame(
     path: &Path,
+    exported: &crate::export::Exported,
     input: &Events,
-    output: &Sample,
-    repeat: usize,
 ) -> Result<(), Error> {
+    let output = exported.values;
     let rows = output.rows();
-    let expand = |i: usize| i / repeat.max(1);
+    let repeat = exported.repeat.max(1);
+    let place = |i: usize| exported.source.map_or(i, |s| s[i]);
+    let expand = |i: usize| place(i) / repeat;
     let mut cols = vec![
         Column::new(
             frames::EVENT.into(),
@@ -380,9 +388,8 @@ pub fn write_frame(
         ),
         Column::new(
             frames::DRAW.into(),
-            crate::simulate::draw_index(input.event.len(), repeat.max(1))
-                .into_iter()
-                .map(|d| d as i32)
+            (0..rows)
+                .map(|i| (place(i) % repeat) as i32)
                 .collect::<Vec<_>>(),
         ),
         Column::new(
@@ -410,6 +417,12 @@ pub fn write_frame(
             .collect();
         cols.push(Column::new(name.as_str().into(), v));
     }
+    // The derived masses of the output (M_ee; the ttbar masses), as in the
+    // ingest frame.
+    let prefix = exported.space.prefix();
+    for (name, v) in evaluate::variables::derived_columns(output, prefix) {
+        cols.push(Column::new(name.into(), v));
+    }
     let mut frame = DataFrame::new(rows, cols).map_err(|source| frames::FrameError::Polars {
         path: path.into(),
         source,
@@ -436,22 +449,37 @@ pub fn evaluate_model(
     let halves = evaluate::protocol::split_halves(&z, &x)?;
     let seed = model.manifest.train.seed;
     let encoded = crate::simulate::unfold(model, &halves.x_a, 1, seed)?;
+    // D(z) and D(E(x)) inside the decoder's acceptance S only (all of them
+    // without one), as the detector events they are compared with.
     let round_trip = crate::simulate::simulate(model, &encoded, 1, seed.wrapping_add(1))?;
-    let (simulated, simulated_from) = if simulated.is_empty() {
-        (
-            crate::simulate::simulate(model, &halves.z_a, 1, seed)?,
-            None,
-        )
+    let round_trip = crate::simulate::accept(model, round_trip)?;
+    let (simulated, simulated_from, simulated_rows) = if simulated.is_empty() {
+        let all = crate::simulate::simulate(model, &halves.z_a, 1, seed)?;
+        let kept = crate::simulate::accept(model, all)?;
+        if !kept.is_everything() {
+            log::info!(
+                "evaluate: detector acceptance kept {} of {} D(z) ({:.4}) and {} of {} D(E(x)) ({:.4})",
+                kept.source.len(),
+                kept.total,
+                kept.fraction(),
+                round_trip.source.len(),
+                round_trip.total,
+                round_trip.fraction()
+            );
+        }
+        let rows = (!kept.is_everything()).then_some(kept.source);
+        (kept.sample, None, rows)
     } else {
         let names: Vec<String> = simulated.iter().map(|p| name_of(p)).collect();
         let events = read_events(simulated, card, Space::Detector)?;
-        (events.sample, Some(names.join(", ")))
+        (events.sample, Some(names.join(", ")), None)
     };
     let outputs = evaluate::protocol::ModelOutputs {
         encoded: Some(encoded),
         simulated: Some(simulated),
-        round_trip: Some(round_trip),
+        round_trip: Some(round_trip.sample),
         simulated_from,
+        simulated_rows,
     };
     let settings = evaluate::report::ReportSettings {
         evaluation: evaluate::protocol::EvaluationSettings {

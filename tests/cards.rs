@@ -68,3 +68,53 @@ fn zee_card_restates_the_built_in_profiles() {
     let builtin = otus::train::TrainSettings::builtin_profiles();
     assert_eq!(restated, builtin, "cards/zee.toml and train::config differ");
 }
+
+/// The full-sample cards and the starter cards of `otus card init` are the
+/// embedded cards with other inputs: every other setting agrees, so a
+/// change to one card cannot silently leave the others behind.
+#[test]
+fn full_and_starter_cards_differ_from_the_embedded_ones_only_in_their_inputs() {
+    // Everything but name, inputs and output, with [model] and [train]
+    // resolved (a card may restate a default or leave it out).
+    let settings = |path: std::path::PathBuf| {
+        let card = RunCard::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mut value = toml::Value::try_from(&card).unwrap();
+        let table = value.as_table_mut().unwrap();
+        for key in ["name", "inputs", "output", "model", "train"] {
+            table.remove(key);
+        }
+        let model = card.model_settings().unwrap();
+        let mut train = card.train_settings().unwrap();
+        let anchor = train.anchor.clone().unwrap_or(card.partons[0].name.clone());
+        let mut stages = Vec::new();
+        for profile in ["default", "paper"] {
+            train.profile = profile.into();
+            stages.push(train.stages().unwrap());
+        }
+        train.profile = String::new();
+        train.profiles.clear();
+        train.anchor = None;
+        (value, model, train, anchor, stages)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (process, embedded, full) in [
+        ("zee", "zee.toml", "zee_full.toml"),
+        ("ttbar", "ttbar_semilep.toml", "ttbar_semilep_full.toml"),
+    ] {
+        let cards = common::root().join("cards");
+        let reference = settings(cards.join(embedded));
+        assert_eq!(
+            settings(cards.join(full)),
+            reference,
+            "{full} vs {embedded}"
+        );
+        let starter = dir.path().join(format!("{process}.toml"));
+        let o = common::otus(&["card", "init", process, "-o", starter.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", common::stderr(&o));
+        assert_eq!(
+            settings(starter),
+            reference,
+            "otus card init {process} vs {embedded}"
+        );
+    }
+}

@@ -321,6 +321,7 @@ fn unfolded_lhe_reads_back_with_the_partons_of_the_card() {
         weight: &[0.5],
         repeat: 1,
         values: &values,
+        source: None,
     };
     let init = otus::export::lhe::InitBlock::synthesized();
     otus::export::lhe::write(&synthetic, &exported, &init, "a <test> & more", false).unwrap();

@@ -30,6 +30,7 @@ fn quick(epochs: [usize; 2], batch: usize, slices: usize) -> TrainSettings {
     let stage = |epochs, beta| Stage {
         epochs,
         learning_rate: 3e-3,
+        recon: 1.0,
         lambda: 1.0,
         beta_e: beta,
         beta_d: beta,
@@ -288,9 +289,40 @@ fn zee_card_tables_parse_and_restate_the_builtin_profiles() {
     let card = otus::card::RunCard::load(path).unwrap();
     let model = card.model_settings().unwrap();
     let train = card.train_settings().unwrap();
-    let mut expected = ModelSettings::default();
+    let mut expected = ModelSettings {
+        input_residual: true,
+        ..Default::default()
+    };
     expected.masses.insert("z_em".into(), 0.0);
     expected.masses.insert("z_ep".into(), 0.0);
     assert_eq!(model, expected);
     assert_eq!(train.profiles, TrainSettings::builtin_profiles());
+}
+
+/// A non-finite loss stops training with an error that names the stage,
+/// epoch, batch and the first non-finite term, before any optimizer step
+/// or checkpoint of that epoch.
+#[test]
+fn non_finite_loss_names_stage_epoch_and_term() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut data = data(512, 256);
+    let mut values = data.x_train.values().to_vec();
+    // Finite, but its square overflows float32: the reconstruction term
+    // of the batch holding it is infinite.
+    values[5] = 3.0e38;
+    data.x_train = Sample::new(data.x_train.columns().to_vec(), values).unwrap();
+    let e = train::train(
+        &data,
+        &small_model(),
+        &quick([1, 1], 128, 16),
+        &options(dir.path()),
+        &mut NoObserver,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("loss term recon is not finite at stage 0, epoch 0, batch 0"),
+        "{e}"
+    );
+    assert!(!dir.path().join("checkpoint/state.json").exists());
 }

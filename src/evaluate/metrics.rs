@@ -192,6 +192,22 @@ pub fn ks_two_sample_sorted(a: &[f64], b: &[f64]) -> KsTest {
             KSTwoSampleAlternativeMethod::TwoSidedAsymptotic,
         )
     };
+    // statrs 0.19's asymptotic p-value sums the Kolmogorov series until a
+    // term is below 1e-10, which never happens at D = 0 (identical
+    // samples, a constant column such as MET pz) and takes ~1/D^2 terms for
+    // small D: below sqrt(n) D = 0.2 the p-value is 1 to within 1e-12
+    // (the Kolmogorov CDF there is under 1e-12), so it is not asked.
+    if method == KsMethod::Asymptotic {
+        let d = ks_statistic_sorted(a, b);
+        let n = (na * nb) as f64 / (na + nb) as f64;
+        if d.is_finite() && n.sqrt() * d < 0.2 {
+            return KsTest {
+                statistic: d,
+                p_value: 1.0,
+                method,
+            };
+        }
+    }
     let test = |alternative| ks_twosample(a.to_vec(), b.to_vec(), alternative, NaNPolicy::Emit);
     // The exact method refuses ties; the asymptotic form then stands in.
     let result = match test(alternative) {
@@ -306,6 +322,28 @@ pub fn chi_square_two_sample(a: &[f64], b: &[f64], max_bins: usize) -> ChiSquare
 }
 
 /// A sorted copy (NaN sorts last, by `total_cmp`).
+/// D = sup |F_a - F_b| of two samples sorted ascending (NaN if either
+/// holds a NaN), comparing the distribution functions after each distinct
+/// value, ties included.
+fn ks_statistic_sorted(a: &[f64], b: &[f64]) -> f64 {
+    if a.iter().chain(b).any(|v| v.is_nan()) {
+        return f64::NAN;
+    }
+    let (na, nb) = (a.len() as f64, b.len() as f64);
+    let (mut i, mut j, mut d) = (0, 0, 0.0f64);
+    while i < a.len() && j < b.len() {
+        let x = a[i].min(b[j]);
+        while i < a.len() && a[i] == x {
+            i += 1;
+        }
+        while j < b.len() && b[j] == x {
+            j += 1;
+        }
+        d = d.max((i as f64 / na - j as f64 / nb).abs());
+    }
+    d.max((i as f64 / na - j as f64 / nb).abs())
+}
+
 fn sorted(values: &[f64]) -> Vec<f64> {
     let mut v = values.to_vec();
     v.sort_unstable_by(f64::total_cmp);
@@ -315,6 +353,30 @@ fn sorted(values: &[f64]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Identical or constant samples (D = 0) and nearly identical ones
+    /// (tiny D) come back at once with p = 1; elsewhere our statistic is
+    /// statrs' and the p-value statrs' asymptotic one.
+    #[test]
+    fn ks_of_identical_and_constant_samples_returns_at_once() {
+        let zeros = vec![0.0; 300];
+        let t = ks_two_sample(&zeros, &zeros[..250]);
+        assert_eq!(
+            (t.statistic, t.p_value, t.method),
+            (0.0, 1.0, KsMethod::Asymptotic)
+        );
+        let a: Vec<f64> = (0..3000).map(|i| f64::from(i) * 0.001).collect();
+        let mut b = a.clone();
+        b[0] = -1.0;
+        let t = ks_two_sample(&a, &b);
+        assert!((t.statistic - 1.0 / 3000.0).abs() < 1e-15, "{t:?}");
+        assert_eq!(t.p_value, 1.0);
+        assert_eq!(ks_statistic_sorted(&sorted(&a), &sorted(&b)), t.statistic);
+        let shifted: Vec<f64> = a.iter().map(|v| v + 0.3).collect();
+        let t = ks_two_sample(&a, &shifted);
+        assert!((t.statistic - 0.1).abs() < 1e-3, "{t:?}");
+        assert!(t.p_value > 0.0 && t.p_value < 1e-6, "{t:?}");
+    }
 
     // An independent implementation, checked against SciPy below, that the
     // asymptotic p-values of statrs are compared with.

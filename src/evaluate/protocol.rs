@@ -108,6 +108,10 @@ pub struct ModelOutputs {
     /// comparison is then titled `simulation: x vs <this>`, and the learned
     /// transport figure, which pairs D(z) with z of half A, is left out.
     pub simulated_from: Option<String>,
+    /// Where the detector acceptance dropped draws of D(z): for each row of
+    /// `simulated`, the row of z of half A it was decoded from. `None`:
+    /// row `i` comes from row `i`.
+    pub simulated_rows: Option<Vec<usize>>,
 }
 
 impl ModelOutputs {
@@ -124,6 +128,7 @@ impl ModelOutputs {
             simulated: Some(decode(&halves.z_a)),
             round_trip: Some(round_trip),
             simulated_from: None,
+            simulated_rows: None,
         }
     }
 }
@@ -453,6 +458,7 @@ mod tests {
         let outputs = ModelOutputs {
             encoded: Some(h.z_a.clone()),
             simulated: Some(h.x_a.clone()),
+            simulated_rows: None,
             round_trip: None,
             simulated_from: None,
         };

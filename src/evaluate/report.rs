@@ -231,17 +231,27 @@ fn transport_figures(
         .as_ref()
         .filter(|_| outputs.simulated_from.is_none())
     {
+        let z_of_sim = match &outputs.simulated_rows {
+            Some(rows) => rows.iter().map(|&i| z[i]).collect(),
+            None => z.clone(),
+        };
         pairs.push((
             "transport_learned.svg",
             "learned decoder: (z, D(z))",
+            z_of_sim,
             sim.column(&x_col)?,
         ));
     }
-    pairs.push(("transport_true.svg", "true pairing: (z, x)", x_true.clone()));
+    pairs.push((
+        "transport_true.svg",
+        "true pairing: (z, x)",
+        z.clone(),
+        x_true.clone(),
+    ));
 
     pairs
         .into_iter()
-        .map(|(file, title, x)| {
+        .map(|(file, title, z, x)| {
             let fig = TransportFigure {
                 title: title.to_string(),
                 process: settings.evaluation.process.clone(),

@@ -91,11 +91,9 @@ impl DerivedVariable {
 }
 
 /// The derived quantities every evaluation includes where the objects exist:
-/// M_ee, the invariant mass of `em` + `ep` (GeV).
-///
-/// The ttbar masses (m_tt, hadronic W, leptonic and hadronic top) are to be
-/// appended by the ttbar stage, which owns the neutrino-pz and
-/// jet-assignment conventions.
+/// M_ee, the invariant mass of `em` + `ep` (GeV), and the ttbar masses of
+/// [`ttbar_derived`]. Ingest stores them as frame columns too
+/// ([`derived_columns`]).
 pub fn default_derived() -> Vec<DerivedVariable> {
     let mut derived = vec![DerivedVariable::invariant_mass(
         "mass_ee",
@@ -243,6 +241,26 @@ pub fn variables_of(
         });
     }
     out
+}
+
+/// The [`default_derived`] quantities whose objects `sample` has in
+/// `space` (`"z"` or `"x"`), one value per row (NaN where an event has none,
+/// such as a ttbar event without a jet assignment): `(column name, values)`
+/// with names `{space}_{name}` (`x_mass_ee`, `z_mass_tt`).
+pub fn derived_columns(sample: &Sample, space: &str) -> Vec<(String, Vec<f64>)> {
+    let objects = objects_of(sample, space);
+    let events = events_of(sample, space, &objects);
+    default_derived()
+        .into_iter()
+        .filter(|d| d.requires.iter().all(|r| objects.contains(r)))
+        .map(|d| {
+            let values = events
+                .iter()
+                .map(|e| (d.compute)(e).unwrap_or(f64::NAN))
+                .collect();
+            (format!("{space}_{}", d.name), values)
+        })
+        .collect()
 }
 
 /// Name suffix, label, unit and function of a per-object quantity.

@@ -147,7 +147,9 @@ pub fn objects_of(card: &RunCard, space: Space) -> Vec<ExportObject> {
 /// Model output with the identity of the events it came from.
 ///
 /// Row `i` of `values` is draw `i % repeat` of input event `i / repeat`
-/// (the order of [`crate::simulate`]).
+/// (the order of [`crate::simulate`]), or, when `source` is given, draw
+/// `source[i] % repeat` of event `source[i] / repeat` (the draws a
+/// detector acceptance kept, [`crate::simulate::Accepted`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Exported<'a> {
     /// The space of `values`.
@@ -162,8 +164,11 @@ pub struct Exported<'a> {
     /// Draws per input event (at least 1).
     pub repeat: usize,
     /// The four-vectors (px, py, pz, E per object, GeV), `event.len() *
-    /// repeat` rows.
+    /// repeat` rows, or one per entry of `source`.
     pub values: &'a Sample,
+    /// Where some draws were dropped: for each row of `values`, its place
+    /// `i * repeat + r` among all draws (increasing). `None`: every draw.
+    pub source: Option<&'a [usize]>,
 }
 
 impl Exported<'_> {
@@ -174,6 +179,7 @@ impl Exported<'_> {
 
     /// Event number, draw index and weight of output row `i`.
     pub fn identity(&self, i: usize) -> (i64, i32, f64) {
+        let i = self.source.map_or(i, |s| s[i]);
         let input = i / self.repeat.max(1);
         (
             self.event[input],
@@ -202,9 +208,24 @@ impl Exported<'_> {
                 self.repeat
             )));
         }
-        if self.values.rows() != self.event.len() * self.repeat
-            || self.values.dim() != 4 * self.objects.len()
-        {
+        let draws = self.event.len() * self.repeat;
+        if let Some(source) = self.source {
+            if source.len() != self.values.rows() || source.iter().any(|&i| i >= draws) {
+                return Err(invalid(format!(
+                    "{} rows but {} source positions (each below {draws} draws)",
+                    self.values.rows(),
+                    source.len()
+                )));
+            }
+        } else if self.values.rows() != draws {
+            return Err(invalid(format!(
+                "{} rows for {} events x {} draws",
+                self.values.rows(),
+                self.event.len(),
+                self.repeat
+            )));
+        }
+        if self.values.dim() != 4 * self.objects.len() {
             return Err(invalid(format!(
                 "{} rows of {} columns for {} events x {} draws of {} objects",
                 self.values.rows(),

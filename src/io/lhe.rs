@@ -448,7 +448,9 @@ enum Block {
     Start,
     /// Header and comments before `<init>`.
     Preamble,
-    /// Inside `<init>`.
+    /// Inside `<init>`, before its first (beam) line.
+    InitBeams,
+    /// Inside `<init>`, after the beam line.
     Init,
     /// Between blocks.
     Between,
@@ -536,7 +538,9 @@ impl<R: BufRead> Normalizer<R> {
             Block::Preamble => Err(self.invalid(
                 "the file ends before any <init> block: not an LHE file, or truncated".into(),
             )),
-            Block::Init => Err(self.invalid("the file ends inside the <init> block".into())),
+            Block::InitBeams | Block::Init => {
+                Err(self.invalid("the file ends inside the <init> block".into()))
+            }
             _ => Err(self.invalid(format!(
                 "the file ends inside the event starting at line {} (truncated?)",
                 self.state.event_line.load(Ordering::Relaxed)
@@ -561,8 +565,9 @@ impl<R: BufRead> Normalizer<R> {
                     .split("version=")
                     .nth(1)
                     .and_then(|v| {
-                        let q = v.chars().next()?;
-                        v[1..].split(q).next()
+                        let mut chars = v.chars();
+                        let q = chars.next()?;
+                        chars.as_str().split(q).next()
                     })
                     .unwrap_or("1.0")
                     .trim()
@@ -572,7 +577,7 @@ impl<R: BufRead> Normalizer<R> {
             }
             Block::Preamble => {
                 if t.starts_with("<init") && !t.starts_with("<initrwgt") {
-                    self.block = Block::Init;
+                    self.block = Block::InitBeams;
                     return Ok(Some(t.to_string()));
                 }
                 if t.starts_with("</LesHouchesEvents") {
@@ -588,7 +593,24 @@ impl<R: BufRead> Normalizer<R> {
                 }
                 Ok(None)
             }
-            Block::Init => {
+            Block::InitBeams if !t.is_empty() && !t.starts_with('#') && !t.starts_with('<') => {
+                // IDBMUP(2) EBMUP(2) PDFGUP(2) PDFSUP(2) IDWTUP NPRUP: lhef
+                // sizes a vector by NPRUP, so check it first.
+                let fields: Vec<&str> = t.split_whitespace().collect();
+                let nprup = fields.get(9).and_then(|f| f.parse::<i64>().ok());
+                match nprup {
+                    Some(n) if fields.len() == 10 && (0..=100_000).contains(&n) => {
+                        self.block = Block::Init;
+                        Ok(Some(t.to_string()))
+                    }
+                    _ => Err(self.invalid(format!(
+                        "the <init> beam line must hold 10 numbers ending with NPRUP, \
+                         the number of processes (0 to 100000); found {:?}",
+                        truncate(t)
+                    ))),
+                }
+            }
+            Block::InitBeams | Block::Init => {
                 if t.starts_with("</init") {
                     self.block = Block::Between;
                     return Ok(Some("</init>".into()));
@@ -601,7 +623,10 @@ impl<R: BufRead> Normalizer<R> {
                 } else if t.starts_with("<event") {
                     self.block = Block::EventHead;
                     self.state.event_line.store(self.line, Ordering::Relaxed);
-                    Ok(Some(t.to_string()))
+                    // The tag's attributes (npLO, ...) are not used; lhef
+                    // gets a bare tag (it panics on some non-ASCII spaces
+                    // inside one).
+                    Ok(Some("<event>".to_string()))
                 } else if t.starts_with("</LesHouchesEvents") {
                     self.block = Block::Done;
                     self.state.saw_end.store(1, Ordering::Relaxed);
@@ -767,6 +792,38 @@ mod tests {
             r.run_info().generator.as_deref(),
             Some("MadGraph5_aMC@NLO (MGVersion 3.5.0)")
         );
+    }
+
+    /// A version attribute in typographic quotes (a file edited in a word
+    /// processor) is read as the text between them, not a panic on a
+    /// multi-byte character.
+    #[test]
+    fn typographic_quotes_in_the_version_are_read() {
+        let text = file_with(EVENT, "").replace("version=\"3.0\"", "version=\u{201c}3.0\u{201c}");
+        let f = write_temp(&text);
+        let mut r = LheReader::open(f.path()).unwrap();
+        assert_eq!(r.next_event().unwrap().unwrap().particles.len(), 2);
+        assert_eq!(r.run_info().version, "3.0");
+    }
+
+    /// A negative or absurd NPRUP (lhef would size a vector by it) is an
+    /// error naming the line; a non-ASCII space inside an event tag (lhef
+    /// panics slicing it) reads.
+    #[test]
+    fn bad_nprup_is_an_error_and_odd_event_tags_read() {
+        for bad in [" -1\n", " 1e12\n", "\n"] {
+            let text = file_with(EVENT, "").replace(" 0 0 3 1\n", &format!(" 0 0 3{bad}"));
+            let f = write_temp(&text);
+            let e = LheReader::open(f.path())
+                .and_then(|mut r| r.next_event().map(|_| ()))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("NPRUP") && e.contains("line 8"), "{bad:?}: {e}");
+        }
+        let ev = EVENT.replace("<event>", "<event\u{2003}npLO=\u{2003}\"1\">");
+        let f = write_temp(&file_with(&ev, ""));
+        let mut r = LheReader::open(f.path()).unwrap();
+        assert_eq!(r.next_event().unwrap().unwrap().particles.len(), 2);
     }
 
     #[test]

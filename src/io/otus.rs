@@ -56,20 +56,34 @@ pub fn read(path: &Path, tree: &str, names: &[String]) -> Result<ExportedEvents,
     let event = t.read_i64(EVENT_NUMBER, all.clone())?.values;
     let draw = t.read_i64(EVENT_DRAW, all.clone())?.values;
     let weight = t.read_f64(EVENT_WEIGHT, all.clone())?.values;
+    let n = event.len();
+    // Every branch must hold one value per entry; a shorter one (a file
+    // not written by otus, or damaged) is an error naming it.
+    let check = |name: &str, len: usize| {
+        if len == n {
+            Ok(())
+        } else {
+            Err(RootError::Malformed {
+                path: path.into(),
+                context: format!("tree {tree}, branch {name}"),
+                detail: format!("{len} values for {n} entries of {EVENT_NUMBER}"),
+            })
+        }
+    };
+    check(EVENT_DRAW, draw.len())?;
+    check(EVENT_WEIGHT, weight.len())?;
     let mut columns = Vec::with_capacity(4 * names.len());
     for name in names {
         for q in MOMENTUM {
-            columns.push(t.read_f64(&branch(name, q), all.clone())?.values);
+            let b = branch(name, q);
+            let values = t.read_f64(&b, all.clone())?.values;
+            check(&b, values.len())?;
+            columns.push(values);
         }
     }
-    let n = event.len();
     let mut values = Vec::with_capacity(n * columns.len());
     for i in 0..n {
-        values.extend(
-            columns
-                .iter()
-                .map(|c| c.get(i).copied().unwrap_or(f64::NAN)),
-        );
+        values.extend(columns.iter().map(|c| c[i]));
     }
     Ok(ExportedEvents {
         event,

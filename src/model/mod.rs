@@ -3,6 +3,7 @@
 //! Both are [`MomentumMap`]s built from one [`ModelSettings`]; see
 //! [`net`] for the computation and [`config`] for the card keys.
 
+pub mod acceptance;
 pub mod config;
 pub mod net;
 pub(crate) mod rng;
@@ -10,6 +11,7 @@ pub(crate) mod rng;
 use burn::module::Module;
 use burn::tensor::Device;
 
+pub use acceptance::{Acceptance, AcceptanceCut};
 pub use config::{CoreKind, ModelSettings, NoiseKind};
 pub use net::{MapSpec, MomentumMap};
 
@@ -41,8 +43,8 @@ impl Otus {
         settings.validate()?;
         let z = Layout::from_columns(&z_stats.columns)?;
         let x = Layout::from_columns(&x_stats.columns)?;
-        let encoder_spec = map_spec(settings, &x, x_stats, &z, z_stats)?;
-        let decoder_spec = map_spec(settings, &z, z_stats, &x, x_stats)?;
+        let encoder_spec = map_spec(settings, &x, x_stats, &z, z_stats, false)?;
+        let decoder_spec = map_spec(settings, &z, z_stats, &x, x_stats, true)?;
         let mut rng = rng::stream(seed, &[rng::tag::ENCODER_INIT]);
         let encoder = MomentumMap::new(settings, encoder_spec, &mut rng, device);
         let mut rng = rng::stream(seed, &[rng::tag::DECODER_INIT]);
@@ -57,6 +59,7 @@ fn map_spec(
     input_stats: &Standardization,
     output: &Layout,
     output_stats: &Standardization,
+    restricted: bool,
 ) -> Result<MapSpec, Error> {
     if settings.input_residual && input.objects.len() != output.objects.len() {
         return Err(Error::Settings(format!(
@@ -94,5 +97,11 @@ fn map_spec(
         noise_dim: settings.noise_dim.unwrap_or(3 * output.objects.len()),
         noise: settings.noise,
         input_residual: settings.input_residual,
+        // S restricts the detector space only: the decoder's output.
+        acceptance: if restricted {
+            Acceptance::resolve(&settings.acceptance, output)?
+        } else {
+            Acceptance::default()
+        },
     })
 }

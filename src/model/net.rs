@@ -9,8 +9,9 @@
 //!    (standard);
 //! 3. core: `y = core([u_s, eps])`, the standardized output 3-momenta
 //!    (`[N, 3 K_out]`);
-//! 4. unstandardize: `p = y * std_v + mean_v` (GeV), plus the input's
-//!    3-momenta when `input_residual` is set;
+//! 4. unstandardize: `p = y * std_v + mean_v` (GeV), or with
+//!    `input_residual` `p = p_u + y * std_v`, the input's 3-momenta plus a
+//!    correction (so `y = 0` is the identity on the 3-momenta);
 //! 5. energies: `E_k = sqrt(|p_k|^2 + m_k^2)` for each output object `k`,
 //!    giving `[N, 4 K_out]` ordered `(px, py, pz, E)` per object.
 
@@ -21,6 +22,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::acceptance::Acceptance;
 use super::config::{CoreKind, ModelSettings, NoiseKind};
 use crate::train::data::Layout;
 
@@ -53,6 +55,10 @@ pub struct MapSpec {
     pub noise: NoiseKind,
     /// Whether the input 3-momenta are added to the output 3-momenta.
     pub input_residual: bool,
+    /// The acceptance S of the output (decoder only; the encoder's is
+    /// everything). Absent in older model files: everything.
+    #[serde(default)]
+    pub acceptance: Acceptance,
 }
 
 impl MapSpec {
@@ -76,10 +82,17 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    fn new(widths: &[usize], rng: &mut ChaCha8Rng, device: &Device) -> Self {
+    /// Layers of the given widths; the last one's initial weights and bias
+    /// are multiplied by `last_scale`.
+    fn new(widths: &[usize], last_scale: f64, rng: &mut ChaCha8Rng, device: &Device) -> Self {
+        let n = widths.len().saturating_sub(1);
         let layers = widths
             .windows(2)
-            .map(|w| linear(w[0], w[1], rng, device))
+            .enumerate()
+            .map(|(i, w)| {
+                let f = if i + 1 == n { last_scale } else { 1.0 };
+                scaled_linear(w[0], w[1], f, rng, device)
+            })
             .collect();
         Self { layers }
     }
@@ -188,7 +201,7 @@ impl MomentumMap {
                 let mut widths = vec![d_core_in];
                 widths.extend(&settings.hidden);
                 widths.push(d_out);
-                Core::Mlp(Mlp::new(&widths, rng, device))
+                Core::Mlp(Mlp::new(&widths, settings.init_scale, rng, device))
             }
             CoreKind::Residual => {
                 let w = settings.hidden[0];
@@ -203,7 +216,7 @@ impl MomentumMap {
                             .collect(),
                     })
                     .collect();
-                let output = linear(w, d_out, rng, device);
+                let output = scaled_linear(w, d_out, settings.init_scale, rng, device);
                 Core::Residual(ResidualNet {
                     input,
                     blocks,
@@ -216,7 +229,7 @@ impl MomentumMap {
                 let mut widths = vec![d_in];
                 widths.extend(&settings.noise_hidden);
                 widths.push(2 * spec.noise_dim);
-                let mut net = Mlp::new(&widths, rng, device);
+                let mut net = Mlp::new(&widths, 1.0, rng, device);
                 if let Some(last) = net.layers.last_mut() {
                     let ones = Tensor::ones([2 * spec.noise_dim], device);
                     last.bias = Some(Param::from_tensor(ones));
@@ -277,12 +290,13 @@ impl MomentumMap {
         let y = self.core.forward(Tensor::cat(vec![u, eps], 1));
         let mean_out = row(MapSpec::momentum_entries(&self.spec.output_mean));
         let std_out = row(MapSpec::momentum_entries(&self.spec.output_std));
-        let mut p = y * std_out + mean_out;
-        if self.spec.input_residual {
+        let p = if self.spec.input_residual {
             debug_assert_eq!(d_in, 4 * k_in);
             let p_in = input.reshape([n, k_in, 4]).slice([0..n, 0..k_in, 0..3]);
-            p = p + p_in.reshape([n, 3 * k_out]);
-        }
+            p_in.reshape([n, 3 * k_out]) + y * std_out
+        } else {
+            y * std_out + mean_out
+        };
         minkowski(p, &self.spec.output_masses)
     }
 }
@@ -304,9 +318,25 @@ pub fn minkowski(p: Tensor<2>, masses: &[f64]) -> Tensor<2> {
 }
 
 fn linear(d_in: usize, d_out: usize, rng: &mut ChaCha8Rng, device: &Device) -> Linear {
+    scaled_linear(d_in, d_out, 1.0, rng, device)
+}
+
+/// A linear layer with PyTorch's uniform initialization of weights and
+/// bias, `U(-1/sqrt(d_in), 1/sqrt(d_in))`, times `factor` (`init_scale`).
+fn scaled_linear(
+    d_in: usize,
+    d_out: usize,
+    factor: f64,
+    rng: &mut ChaCha8Rng,
+    device: &Device,
+) -> Linear {
     let bound = 1.0 / (d_in as f32).sqrt();
-    let mut draw =
-        |n: usize| -> Vec<f32> { (0..n).map(|_| rng.random_range(-bound..bound)).collect() };
+    let f = factor as f32;
+    let mut draw = |n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|_| rng.random_range(-bound..bound) * f)
+            .collect()
+    };
     let w = draw(d_in * d_out);
     let b = draw(d_out);
     Linear {
@@ -315,5 +345,60 @@ fn linear(d_in: usize, d_out: usize, rng: &mut ChaCha8Rng, device: &Device) -> L
             TensorData::new(b, [d_out]),
             device,
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::module::Module;
+
+    use super::*;
+    use crate::model::{CoreKind, ModelSettings, NoiseKind, Otus};
+    use crate::train::{Standardization, synthetic};
+
+    /// The residual core's BatchNorm layers normalize with the batch in
+    /// training (autodiff) passes, which move their running statistics,
+    /// and with those statistics at inference; the statistics are part of
+    /// the saved record, so a reloaded map decodes exactly as the original
+    /// and differently from one with fresh statistics.
+    #[test]
+    fn batchnorm_running_statistics_are_used_at_inference_and_saved() {
+        let device = Device::flex();
+        let ad = device.clone().autodiff();
+        let (z, x) = synthetic::zee(256, 2, 0.05, 1.0);
+        let settings = ModelSettings {
+            core: CoreKind::Residual,
+            hidden: vec![16],
+            noise: NoiseKind::Standard,
+            ..Default::default()
+        };
+        let (zs, xs) = (Standardization::of(&z), Standardization::of(&x));
+        let build = |d: &Device| Otus::new(&settings, &zs, &xs, 5, d).unwrap();
+        let rows = |d: &Device| {
+            let v: Vec<f32> = z.values().iter().map(|&v| v as f32).collect();
+            Tensor::<2>::from_data(TensorData::new(v, [z.rows(), z.dim()]), d)
+        };
+        let noise = |d: &Device, n: usize| Tensor::<2>::zeros([z.rows(), n], d);
+        let decode = |map: &MomentumMap| {
+            let y = map.forward(rows(&device), noise(&device, map.noise_dim()));
+            y.try_into_vec_as::<f32>().unwrap()
+        };
+
+        let trained = build(&ad).decoder;
+        // Training-mode passes on a shifted batch move the statistics.
+        let shifted = rows(&ad).mul_scalar(3.0).add_scalar(40.0);
+        for _ in 0..5 {
+            let _ = trained.forward(shifted.clone(), noise(&ad, trained.noise_dim()));
+        }
+        let trained = trained.valid();
+        let fresh = build(&device).decoder;
+        let after = decode(&trained);
+        assert_ne!(after, decode(&fresh), "running statistics did not move");
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("decoder.bpk");
+        trained.clone().save_file(&path).unwrap();
+        let loaded = build(&device).decoder.try_load_file(&path).unwrap();
+        assert_eq!(decode(&loaded), after);
     }
 }

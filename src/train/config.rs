@@ -28,6 +28,13 @@ use serde::{Deserialize, Serialize};
 use super::Error;
 
 /// Which map a stage keeps fixed.
+///
+/// A frozen map keeps its weights. Where the stage still runs it (its loss
+/// terms need it), the residual core's BatchNorm layers of that map see
+/// the batches and their running statistics follow them (as a PyTorch
+/// BatchNorm in training mode does); a stage that weights no term of the frozen encoder
+/// (`recon = lambda = beta_e = 0`, the decoder-only fine-tune) does not run
+/// it, so nothing of it changes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Freeze {
@@ -51,6 +58,12 @@ pub struct Stage {
     /// Adam learning rate. Default 1e-3; range (0, 1].
     #[serde(default = "default_lr")]
     pub learning_rate: f64,
+    /// Weight of the reconstruction term `mean ||x - D(E(x))||^2` (masked
+    /// and divided by P_D(S) under an acceptance). Default 1; range
+    /// [0, 1e6]. With `recon = 0`, `lambda = 0`, `decoder_sw > 0` and
+    /// `freeze = "encoder"` a stage is the paper's decoder-only fine-tune.
+    #[serde(default = "one")]
+    pub recon: f64,
     /// Weight lambda of the latent term SW(z, E(x)). Default 1; range
     /// [0, 1e6].
     #[serde(default = "one")]
@@ -108,6 +121,7 @@ impl Stage {
             );
         }
         for (key, w) in [
+            ("recon", self.recon),
             ("lambda", self.lambda),
             ("beta_e", self.beta_e),
             ("beta_d", self.beta_d),
@@ -116,6 +130,12 @@ impl Stage {
             if !(0.0..=1e6).contains(&w) {
                 return bad(key, format!("{w} is outside [0, 1e6]"));
             }
+        }
+        if self.recon + self.lambda + self.beta_e + self.beta_d + self.decoder_sw == 0.0 {
+            return bad(
+                "recon",
+                "every loss weight (recon, lambda, beta_e, beta_d, decoder_sw) is 0: the stage would train nothing".into(),
+            );
         }
         if !(2..=10_000_000).contains(&self.batch_size) {
             return bad(
@@ -188,6 +208,7 @@ impl TrainSettings {
         let stage = |epochs, lr, beta, batch, slices| Stage {
             epochs,
             learning_rate: lr,
+            recon: 1.0,
             lambda: 1.0,
             beta_e: beta,
             beta_d: beta,

@@ -16,6 +16,7 @@ use super::log::{self, EpochRecord};
 use super::loss::{self, SortMode};
 use super::saved::{self, BURN_VERSION, Manifest};
 use super::{Error, io_err};
+use crate::model::acceptance::fraction;
 use crate::model::{ModelSettings, MomentumMap, Otus, rng};
 
 /// Where and how [`train`] runs.
@@ -135,6 +136,9 @@ struct Sums {
     anchor_d: f64,
     #[serde(with = "bits")]
     decoder_sw: f64,
+    /// Sum of the batches' P_D(S) (absent in older checkpoints).
+    #[serde(default, with = "bits")]
+    p_in_s: f64,
     seconds: f64,
 }
 
@@ -257,6 +261,7 @@ pub fn train(
         .with_beta_1(settings.adam_beta1 as f32)
         .with_beta_2(settings.adam_beta2 as f32);
 
+    recover_checkpoint(&ckpt_dir)?;
     let state_path = ckpt_dir.join("state.json");
     let (mut model, mut optim, mut state) = if options.resume {
         let state = read_state(&state_path)?;
@@ -321,7 +326,7 @@ pub fn train(
         manifest.initial_val_sw_x = previous.initial_val_sw_x;
         manifest.initial_val_sw_z = previous.initial_val_sw_z;
     } else {
-        let (sw_x, sw_z) = ctx.validation(&model.valid());
+        let (sw_x, sw_z, _) = ctx.validation(&model.valid());
         manifest.initial_val_sw_x = Some(sw_x);
         manifest.initial_val_sw_z = Some(sw_z);
     }
@@ -355,6 +360,29 @@ pub fn train(
                 &perm_z[rows],
             );
             let Terms { total, values } = terms;
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                // The order of Terms::values; a non-finite total alone
+                // (every term finite) is named as the total.
+                const TERMS: [&str; 7] = [
+                    "total",
+                    "recon",
+                    "latent_sw",
+                    "anchor_e",
+                    "anchor_d",
+                    "decoder_sw",
+                    "P_D(S)",
+                ];
+                let term = values[1..]
+                    .iter()
+                    .position(|v| !v.is_finite())
+                    .map_or(TERMS[i], |j| TERMS[j + 1]);
+                return Err(Error::NotFinite {
+                    stage: stage_index,
+                    epoch,
+                    batch: b,
+                    term,
+                });
+            }
             let mut grads = total.backward();
             let grads = match stage.freeze {
                 Freeze::None => GradientsParams::from_module(&mut grads, &model),
@@ -362,9 +390,6 @@ pub fn train(
                 Freeze::Decoder => GradientsParams::from_module(&mut grads, &model.encoder),
             };
             model = optim.step(stage.learning_rate, model, grads);
-            if values.iter().any(|v| !v.is_finite()) {
-                return Err(Error::NotFinite { epoch, batch: b });
-            }
             let s = &mut state.sums;
             s.batches += 1;
             s.loss += values[0];
@@ -373,6 +398,7 @@ pub fn train(
             s.anchor_e += values[3];
             s.anchor_d += values[4];
             s.decoder_sw += values[5];
+            s.p_in_s += values[6];
             state.batch += 1;
             observer.batch(&BatchProgress {
                 epoch,
@@ -391,7 +417,7 @@ pub fn train(
             }
         }
 
-        let (val_sw_x, val_sw_z) = ctx.validation(&model.valid());
+        let (val_sw_x, val_sw_z, val_p_in_s) = ctx.validation(&model.valid());
         let s = &state.sums;
         let n = s.batches.max(1) as f64;
         let record = EpochRecord {
@@ -405,8 +431,10 @@ pub fn train(
             anchor_e: s.anchor_e / n,
             anchor_d: s.anchor_d / n,
             decoder_sw: s.decoder_sw / n,
+            p_in_s: s.p_in_s / n,
             val_sw_x,
             val_sw_z,
+            val_p_in_s,
             seconds: s.seconds + started.elapsed().as_secs_f64(),
         };
         log::append(&log_path, &record)?;
@@ -490,18 +518,57 @@ fn write_checkpoint(
     state: &CheckpointState,
     dir: &Path,
 ) -> Result<(), Error> {
-    saved::save_maps(model, dir)?;
-    let path = dir.join("optimizer.bpk");
+    // The whole checkpoint goes into a fresh folder beside `dir`, which then
+    // takes `dir`'s place: a run killed at any point leaves either the
+    // previous checkpoint or this one complete, at `dir` or (killed between
+    // the two renames) at its `.old` sibling, which [`recover_checkpoint`] puts back.
+    let new = sibling(dir, "new");
+    let old = sibling(dir, "old");
+    for leftover in [&new, &old] {
+        if leftover.exists() {
+            std::fs::remove_dir_all(leftover).map_err(io_err(leftover))?;
+        }
+    }
+    saved::save_maps(model, &new)?;
+    let path = new.join("optimizer.bpk");
     optim.to_record().save(&path).map_err(|e| Error::Record {
         path: path.clone(),
         message: e.to_string(),
     })?;
-    // state.json last: its presence marks a complete checkpoint.
-    saved::write_json(&dir.join("state.json"), state)
+    saved::write_json(&new.join("state.json"), state)?;
+    if dir.exists() {
+        std::fs::rename(dir, &old).map_err(io_err(dir))?;
+    }
+    std::fs::rename(&new, dir).map_err(io_err(dir))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io_err(&old))?;
+    }
+    Ok(())
+}
+
+/// `dir` with `.{suffix}` appended to its name.
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{suffix}"));
+    dir.with_file_name(name)
+}
+
+/// Puts back the checkpoint of a run killed between [`write_checkpoint`]'s
+/// two renames: `dir` is then missing (or incomplete) and its `.old`
+/// sibling complete.
+fn recover_checkpoint(dir: &Path) -> Result<(), Error> {
+    let old = sibling(dir, "old");
+    if !dir.join("state.json").exists() && old.join("state.json").exists() {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(io_err(dir))?;
+        }
+        std::fs::rename(&old, dir).map_err(io_err(dir))?;
+    }
+    Ok(())
 }
 
 /// The loss of one batch: the differentiable total and the values of
-/// `[total, recon, latent_sw, anchor_e, anchor_d, decoder_sw]`.
+/// `[total, recon, latent_sw, anchor_e, anchor_d, decoder_sw, P_D(S)]`.
 struct Terms {
     total: Tensor<1>,
     values: Vec<f64>,
@@ -539,56 +606,100 @@ impl Context<'_> {
         let n2 = rng::normal_tensor(&mut r, m, model.decoder.noise_dim(), self.ad);
         let dirs_z = rng::directions(&mut r, stage.slices, dz, self.ad);
 
-        let z_tilde = model.encoder.forward(x.clone(), n1);
-        let x_tilde = model.decoder.forward(z_tilde.clone(), n2);
-        let recon = loss::mse(x.clone(), x_tilde);
-        let latent = loss::sliced_w2_with(z.clone(), z_tilde.clone(), dirs_z, self.sort);
-        let mut total = recon.clone() + latent.clone().mul_scalar(stage.lambda);
         let zero = || Tensor::<1>::zeros([1], self.ad);
+        // A stage that weights no term of E(x) (the decoder-only fine-tune)
+        // does not run the encoder: it neither trains it nor moves its
+        // BatchNorm statistics.
+        let encoder_used = stage.recon > 0.0 || stage.lambda > 0.0 || stage.beta_e > 0.0;
 
-        let anchor_e = if stage.beta_e > 0.0 {
-            let a = loss::anchor(x.clone(), self.anchor_x, z_tilde, self.anchor_z);
-            total = total + a.clone().mul_scalar(stage.beta_e);
-            a
-        } else {
-            zero()
-        };
-        let (anchor_d, decoder_sw) = if stage.beta_d > 0.0 || stage.decoder_sw > 0.0 {
+        // The restricted decoder: D(z) is needed for P_D(S) whenever the
+        // card defines an acceptance, besides the terms that use it.
+        let acceptance = &model.decoder.spec().acceptance;
+        let restricted = !acceptance.is_everything();
+        let x_prime = (restricted || stage.beta_d > 0.0 || stage.decoder_sw > 0.0).then(|| {
             let n3 = rng::normal_tensor(&mut r, m, model.decoder.noise_dim(), self.ad);
-            let x_prime = model.decoder.forward(z.clone(), n3);
-            let a = if stage.beta_d > 0.0 {
-                let a = loss::anchor(z, self.anchor_z, x_prime.clone(), self.anchor_x);
-                total = total + a.clone().mul_scalar(stage.beta_d);
+            model.decoder.forward(z.clone(), n3)
+        });
+        let host = |t: &Tensor<2>| t.to_data().try_to_vec_as::<f32>().unwrap_or_default();
+        // Rows of D(z) inside S and P_D(S) on this batch, floored at 1/M so
+        // that a batch without a valid event keeps a finite loss.
+        let p_in_s = match &x_prime {
+            Some(xp) if restricted => {
+                let inside = acceptance.mask_f32(&host(xp), dx);
+                fraction(&inside).max(1.0 / m as f64)
+            }
+            _ => 1.0,
+        };
+        let (recon, latent, anchor_e, mut total) = if encoder_used {
+            let z_tilde = model.encoder.forward(x.clone(), n1);
+            let x_tilde = model.decoder.forward(z_tilde.clone(), n2);
+            let latent = loss::sliced_w2_with(z.clone(), z_tilde.clone(), dirs_z, self.sort);
+            let recon = if restricted {
+                let inside = acceptance.mask_f32(&host(&x_tilde), dx);
+                loss::masked_mse(x.clone(), x_tilde, &inside, p_in_s)
+            } else {
+                loss::mse(x.clone(), x_tilde)
+            };
+            let mut total =
+                recon.clone().mul_scalar(stage.recon) + latent.clone().mul_scalar(stage.lambda);
+            let anchor_e = if stage.beta_e > 0.0 {
+                let a = loss::anchor(x.clone(), self.anchor_x, z_tilde, self.anchor_z);
+                total = total + a.clone().mul_scalar(stage.beta_e);
                 a
             } else {
                 zero()
             };
-            let s = if stage.decoder_sw > 0.0 {
-                let dirs_x = rng::directions(&mut r, stage.slices, dx, self.ad);
-                let s = loss::sliced_w2_with(x, x_prime, dirs_x, self.sort);
-                total = total + s.clone().mul_scalar(stage.decoder_sw);
-                s
-            } else {
-                zero()
-            };
-            (a, s)
+            (recon, latent, anchor_e, total)
         } else {
-            (zero(), zero())
+            (zero(), zero(), zero(), zero())
+        };
+        // The terms on D(z) compare every D(z) with x, inside S or not: our
+        // z are the aligned events, whose detector events all lie in S, so
+        // a D(z) outside S is an error there. Masking it out of these terms
+        // would let the decoder shed the events it fits worst out of S
+        // (tried: the decoder-only fine-tune then drove P_D(S) towards 0).
+        let (anchor_d, decoder_sw) = match x_prime {
+            Some(x_prime) => {
+                let a = if stage.beta_d > 0.0 {
+                    let a = loss::anchor(z, self.anchor_z, x_prime.clone(), self.anchor_x);
+                    total = total + a.clone().mul_scalar(stage.beta_d);
+                    a
+                } else {
+                    zero()
+                };
+                let s = if stage.decoder_sw > 0.0 {
+                    let dirs_x = rng::directions(&mut r, stage.slices, dx, self.ad);
+                    let s = loss::sliced_w2_with(x, x_prime, dirs_x, self.sort);
+                    total = total + s.clone().mul_scalar(stage.decoder_sw);
+                    s
+                } else {
+                    zero()
+                };
+                (a, s)
+            }
+            None => (zero(), zero()),
         };
 
-        let values = Tensor::cat(
+        let mut values = Tensor::cat(
             vec![total.clone(), recon, latent, anchor_e, anchor_d, decoder_sw],
             0,
         )
         .try_into_vec_as::<f64>()
         .unwrap_or_default();
+        values.push(p_in_s);
         Terms { total, values }
     }
 
     /// Validation SW(x, D(z)) and SW(z, E(x)) (GeV^2) on the first
     /// `validation_events` events of each validation split, with directions
-    /// and noise fixed by the seed (identical every epoch).
-    fn validation(&self, model: &Otus) -> (f64, f64) {
+    /// and noise fixed by the seed (identical every epoch), and P_D(S), the
+    /// fraction of those D(z) inside the acceptance.
+    ///
+    /// With an acceptance, the k events of D(z) inside S are compared with
+    /// the first k validation x (what `simulate` keeps against what the
+    /// detector records); with fewer than 2 inside, SW(x, D(z)) is
+    /// [`NO_EVENT_IN_S`].
+    fn validation(&self, model: &Otus) -> (f64, f64, f64) {
         let s = self.settings;
         let n = self
             .data
@@ -629,10 +740,39 @@ impl Context<'_> {
                 .map(|v| v[0])
                 .unwrap_or(f64::NAN)
         };
-        let sw_x = sw(t(&x), t(&x_pred), dirs_x);
         let sw_z = sw(t(&z), t(&z_pred), dirs_z);
-        (sw_x, sw_z)
+        let acceptance = &model.decoder.spec().acceptance;
+        let inside: Vec<bool> = (0..n).map(|i| acceptance.contains(x_pred.row(i))).collect();
+        let p_in_s = fraction(&inside);
+        let kept = keep_rows(&x_pred, &inside);
+        let k = kept.rows();
+        let sw_x = if k < 2 {
+            NO_EVENT_IN_S
+        } else {
+            let tk = |v: &Sample| {
+                Tensor::<2>::from_data(
+                    TensorData::new(v.range_f32(0, k), [k, v.dim()]),
+                    self.device,
+                )
+            };
+            sw(tk(&x), tk(&kept), dirs_x)
+        };
+        (sw_x, sw_z, p_in_s)
     }
+}
+
+/// Validation SW(x, D(z)) (GeV^2) recorded when fewer than two decoded
+/// validation events are inside the acceptance: large, finite (the log is
+/// JSON) and never the best.
+pub const NO_EVENT_IN_S: f64 = 1e12;
+
+/// The rows of `s` whose flag is set.
+fn keep_rows(s: &Sample, inside: &[bool]) -> Sample {
+    let values: Vec<f64> = (0..s.rows())
+        .filter(|&i| inside[i])
+        .flat_map(|i| s.row(i).iter().copied())
+        .collect();
+    Sample::new(s.columns().to_vec(), values).expect("rows of a valid sample are valid")
 }
 
 fn take(s: &Sample, n: usize) -> Sample {

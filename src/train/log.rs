@@ -33,13 +33,26 @@ pub struct EpochRecord {
     /// Auxiliary SW(x, D(z)) (GeV^2) on the training batches (0 when not
     /// computed).
     pub decoder_sw: f64,
+    /// P_D(S), the fraction of D(z) inside the decoder's acceptance, mean
+    /// over the epoch's training batches, in [0, 1] (1 without an
+    /// acceptance; absent in older logs).
+    #[serde(default = "one")]
+    pub p_in_s: f64,
     /// Validation SW(x, D(z)) with fixed directions (GeV^2): the simulator's
     /// quality; the best checkpoint minimizes it.
     pub val_sw_x: f64,
     /// Validation SW(z, E(x)) with fixed directions (GeV^2).
     pub val_sw_z: f64,
+    /// P_D(S) on the validation events (the fraction of their D(z) that
+    /// `simulate` would keep), in [0, 1].
+    #[serde(default = "one")]
+    pub val_p_in_s: f64,
     /// Wall-clock seconds of the epoch, validation included.
     pub seconds: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// Append one record to the log.
@@ -72,22 +85,32 @@ pub fn read(path: &Path) -> Result<Vec<EpochRecord>, Error> {
 
 /// Keep only the records of epochs before `epoch` (after a resume, the
 /// epochs from the checkpoint on are written again). Kept lines are copied
-/// verbatim, so their numbers are not re-rounded.
+/// verbatim, so their numbers are not re-rounded. A line that does not
+/// parse (the torn last line of a run killed while appending) ends the
+/// kept part; the rewritten log goes through a temporary file.
 pub(crate) fn truncate(path: &Path, epoch: usize) -> Result<(), Error> {
     if !path.exists() {
         return Ok(());
     }
     let text = std::fs::read_to_string(path).map_err(io_err(path))?;
-    let records = read(path)?;
-    if records.iter().all(|r| r.epoch < epoch) {
+    let mut kept = String::new();
+    let mut whole = true;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str::<EpochRecord>(line) {
+            Ok(r) if r.epoch < epoch => {
+                kept.push_str(line);
+                kept.push('\n');
+            }
+            _ => {
+                whole = false;
+                break;
+            }
+        }
+    }
+    if whole && text.ends_with('\n') {
         return Ok(());
     }
-    let kept: String = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .zip(&records)
-        .filter(|(_, r)| r.epoch < epoch)
-        .map(|(l, _)| format!("{l}\n"))
-        .collect();
-    std::fs::write(path, kept).map_err(io_err(path))
+    let tmp = path.with_extension("jsonl.tmp");
+    std::fs::write(&tmp, kept).map_err(io_err(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_err(path))
 }

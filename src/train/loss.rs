@@ -130,6 +130,28 @@ pub fn mse(a: Tensor<2>, b: Tensor<2>) -> Tensor<1> {
     (a - b).square().mean()
 }
 
+/// The restricted decoder's data loss (paper, Eq. 16): the mean over
+/// events and columns of `1_S(b_m) (a - b)^2 / P_D(S)`.
+///
+/// - `a`, `b`: `[M, d]` (GeV), the data x and its decoding D(E(x));
+/// - `inside`: `M` flags, whether each row of `b` is inside S;
+/// - `p_in_s`: P_D(S), the fraction of D(z) inside S on this batch, in
+///   (0, 1]; a constant (no gradient flows through it, Eq. 17).
+///
+/// Returns `[1]` (GeV^2). With every flag set and `p_in_s = 1` it is
+/// [`mse`]; rows outside S contribute nothing, whatever their values.
+///
+/// # Panics
+/// If `inside` does not have `M` entries or `p_in_s` is not in (0, 1].
+pub fn masked_mse(a: Tensor<2>, b: Tensor<2>, inside: &[bool], p_in_s: f64) -> Tensor<1> {
+    let [m, _] = a.dims();
+    assert_eq!(inside.len(), m, "one acceptance flag per event");
+    assert!(p_in_s > 0.0 && p_in_s <= 1.0, "P_D(S) = {p_in_s}");
+    let flags: Vec<f32> = inside.iter().map(|&f| f32::from(u8::from(f))).collect();
+    let mask = Tensor::<2>::from_data(TensorData::new(flags, [m, 1]), &a.device());
+    ((a - b).square() * mask).mean().div_scalar(p_in_s as f32)
+}
+
 /// Anchor term `mean(1 - cos angle(p, q))` over events, where `p` and `q`
 /// are the 3-momenta of object `object` in `a` and `b` (`[M, 4K]` each,
 /// possibly of different layouts, `a_index`/`b_index` the object's position
@@ -341,6 +363,34 @@ mod tests {
         for (x, y) in g_native.iter().zip(&g_host) {
             assert!((x - y).abs() <= 1e-6 * (1.0 + x.abs()), "{x} vs {y}");
         }
+    }
+
+    /// Hand-made batches: with every event inside S and P_D(S) = 1 the
+    /// masked loss is the plain one; an event outside S is ignored whatever
+    /// its values, and the rest is divided by P_D(S).
+    #[test]
+    fn masked_loss_equals_plain_inside_and_ignores_outside() {
+        let device = Device::flex();
+        let a = vec![1.0f32, 2.0, -3.0, 4.0, 0.5, 0.5];
+        let b = vec![2.0f32, 0.0, -3.0, 1.0, 0.5, -1.5];
+        let t = |v: &[f32]| tensor(v.to_vec(), 3, 2, &device);
+        let plain = scalar(mse(t(&a), t(&b)));
+        // (1 + 4 + 0 + 9 + 0 + 4) / 6 = 3
+        assert!((plain - 3.0).abs() < 1e-6, "{plain}");
+        let all = scalar(masked_mse(t(&a), t(&b), &[true; 3], 1.0));
+        assert_eq!(all, plain);
+
+        let inside = [true, false, true];
+        let masked = scalar(masked_mse(t(&a), t(&b), &inside, 0.5));
+        // rows 0 and 2: (1 + 4 + 0 + 4) / 6 / 0.5 = 3
+        assert!((masked - 3.0).abs() < 1e-6, "{masked}");
+        let mut b_far = b.clone();
+        b_far[2] = 1e4;
+        b_far[3] = -7e3;
+        let again = scalar(masked_mse(t(&a), t(&b_far), &inside, 0.5));
+        assert_eq!(again, masked);
+        let none = scalar(masked_mse(t(&a), t(&b_far), &[false; 3], 1.0));
+        assert_eq!(none, 0.0);
     }
 
     #[test]

@@ -75,12 +75,19 @@ pub enum Error {
     #[error("{0}")]
     Checkpoint(String),
     /// The loss became NaN or infinite.
-    #[error("the loss is not finite at epoch {epoch}, batch {batch}; lower the learning rate")]
+    #[error(
+        "the loss term {term} is not finite at stage {stage}, epoch {epoch}, batch {batch}; \
+         the checkpoint of the last finished epoch is kept; lower the learning rate"
+    )]
     NotFinite {
+        /// The stage (0-based).
+        stage: usize,
         /// The epoch (0-based).
         epoch: usize,
         /// The batch within the epoch (0-based).
         batch: usize,
+        /// The first non-finite term (`recon`, `latent_sw`, ...).
+        term: &'static str,
     },
 }
 

@@ -132,17 +132,26 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Err
     std::fs::rename(&tmp, path).map_err(io_err(path))
 }
 
-/// Write `encoder.bpk` and `decoder.bpk` into `dir`.
+/// Write `encoder.bpk` and `decoder.bpk` into `dir`: both are written
+/// into a temporary folder inside `dir` and then renamed into place, so
+/// neither is ever seen half-written.
 pub(crate) fn save_maps(model: &Otus, dir: &Path) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    for (name, map) in [("encoder", &model.encoder), ("decoder", &model.decoder)] {
-        let path = dir.join(format!("{name}.bpk"));
+    let tmp = dir.join(".writing");
+    std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
+    let maps = [("encoder", &model.encoder), ("decoder", &model.decoder)];
+    for (name, map) in maps {
+        let path = tmp.join(format!("{name}.bpk"));
         map.clone().save_file(&path).map_err(|e| Error::Record {
             path: path.clone(),
             message: e.to_string(),
         })?;
     }
-    Ok(())
+    for (name, _) in maps {
+        let file = format!("{name}.bpk");
+        let path = dir.join(&file);
+        std::fs::rename(tmp.join(&file), &path).map_err(io_err(&path))?;
+    }
+    std::fs::remove_dir(&tmp).map_err(io_err(&tmp))
 }
 
 /// Load `encoder.bpk` and `decoder.bpk` from `dir` into `model`.

@@ -1,0 +1,104 @@
+//! Training killed with SIGKILL mid-run: the checkpoint on disk is always
+//! complete, `otus train --resume` continues from it, and the finished log
+//! holds every epoch once, with the losses of an uninterrupted run.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{card_from, ingest, otus, stderr};
+
+/// zee.toml on `zee_0` with a 100-epoch profile of small batches (about
+/// 15 ms per epoch here, each epoch ending in a checkpoint).
+fn card(dir: &Path) -> std::path::PathBuf {
+    card_from("zee.toml", dir, |t| {
+        let mut t = t.replace("profile = \"default\"", "profile = \"long\"");
+        for k in 1..=3 {
+            let line = t
+                .lines()
+                .find(|l| l.contains(&format!("zee_{k}.lhe.gz")))
+                .unwrap()
+                .to_string();
+            t = t.replace(&(line + "\n"), "");
+        }
+        t + "\n[[train.profiles.long]]\nepochs = 100\nlearning_rate = 1e-3\n\
+             batch_size = 256\nslices = 16\n"
+    })
+}
+
+fn train_args<'a>(card: &'a str, frames: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec!["-q", "train", card, "--frames", frames, "--out", out]
+}
+
+fn log_epochs(dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("train_log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn sigkill_during_training_resumes_from_a_complete_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let card = card(dir.path());
+    let ingested = dir.path().join("ingest");
+    let o = ingest(&card, &ingested);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let frames = ingested.join("events.parquet");
+    let (card, frames) = (card.to_str().unwrap(), frames.to_str().unwrap());
+
+    let whole = dir.path().join("whole");
+    let o = otus(&train_args(card, frames, whole.to_str().unwrap()));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Kill at three points: soon after the first checkpoint, and 0.15 s and
+    // 0.4 s later (wherever in an epoch, a checkpoint write or a log append
+    // the run then is).
+    for delay_ms in [0u64, 150, 400] {
+        let killed = dir.path().join(format!("killed_{delay_ms}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_otus"))
+            .args(train_args(card, frames, killed.to_str().unwrap()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let state = killed.join("checkpoint/state.json");
+        let started = Instant::now();
+        while !state.exists() && started.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        let status = child.wait().unwrap();
+        let epochs_before = log_epochs(&killed).len();
+        eprintln!("killed at +{delay_ms} ms after {epochs_before} epochs");
+        assert!(epochs_before < 100, "the run ended before the kill");
+
+        let mut args = train_args(card, frames, killed.to_str().unwrap());
+        args.push("--resume");
+        let o = otus(&args);
+        assert!(
+            o.status.success(),
+            "resume after a kill at +{delay_ms} ms ({status}, {epochs_before} epochs logged): {}",
+            stderr(&o)
+        );
+        let got = log_epochs(&killed);
+        let want = log_epochs(&whole);
+        assert_eq!(got.len(), 100, "kill at +{delay_ms} ms");
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g["epoch"].as_u64(), Some(i as u64));
+            for key in ["loss", "val_sw_x", "val_sw_z"] {
+                assert_eq!(
+                    g[key], w[key],
+                    "epoch {i} {key} after a kill at +{delay_ms} ms"
+                );
+            }
+        }
+        for leftover in ["checkpoint.new", "checkpoint.old", ".writing"] {
+            assert!(!killed.join(leftover).exists(), "{leftover} left behind");
+        }
+    }
+}
