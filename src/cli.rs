@@ -142,7 +142,7 @@ pub struct MapArgs {
     /// numbered files. At most 2G (oxyroot's files break above 2 GiB).
     #[arg(long, value_name = "BYTES", default_value = "1G", value_parser = parse_bytes)]
     pub max_file_size: u64,
-    /// LHE output: copy the `<init>` block of this LHE file; default: the
+    /// `unfold` to LHE only: copy the `<init>` block of this LHE file; default: the
     /// first LHE file the model was trained on, if it is still there,
     /// otherwise a synthesized block.
     #[arg(long, value_name = "LHE")]

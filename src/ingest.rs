@@ -87,6 +87,12 @@ pub fn ingest(
     }
     assign_splits(card, inputs, &mut table);
     let cutflow = CutFlow::from_pairs(flows);
+    if table.is_empty() {
+        return Err(Error::Alignment(format!(
+            "no event passed the selection at both levels, so there is nothing to write:\n{}",
+            cutflow.summary()
+        )));
+    }
     let mut split_rows = [0u64; 3];
     for s in &table.split {
         split_rows[*s as usize] += 1;

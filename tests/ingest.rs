@@ -352,3 +352,24 @@ fn ttbar_masses_peak_at_the_top_and_w_masses() {
     assert!((65.0..95.0).contains(&w_had), "hadronic W median {w_had}");
     assert!(median("x", &x, "mass_tt") > 2.0 * 172.5 * 0.9);
 }
+
+/// A selection that keeps nothing (partons of a PDG id the files do not
+/// hold) is an error that shows the cut-flow, not an empty frame.
+#[test]
+fn a_selection_that_keeps_nothing_is_an_error_with_the_cutflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let card = common::card_from("zee.toml", dir.path(), |t| {
+        t.replace("pdg = 11\n", "pdg = 13\n")
+            .replace("pdg = -11\n", "pdg = -13\n")
+    });
+    let out = dir.path().join("out");
+    let o = common::ingest(&card, &out);
+    let err = common::stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("no event passed the selection at both levels"),
+        "{err}"
+    );
+    assert!(err.contains("parton em: no pdg 13 status 1"), "{err}");
+    assert!(!out.join("events.parquet").exists());
+}

@@ -63,14 +63,34 @@ fn train_simulate_unfold_evaluate() {
         "2",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // The draws inside the card's acceptance (both electrons with pT > 10
+    // GeV and |eta| < 2.5) remain, as the log says.
     let f = frames::read_parquet(&sim).unwrap();
-    assert_eq!(f.height(), 400);
+    let kept = f.height();
+    assert!(
+        stderr(&o).contains(&format!(
+            "detector acceptance: {kept} of 400 draws inside S"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(kept > 0 && kept < 400, "{kept}");
     let x_cols = frames::columns(frames::Space::Detector, &["em".into(), "ep".into()]);
     let (x, _) = frames::matrix(&f, &x_cols, None, &sim).unwrap();
-    assert_ne!(&x[0..8], &x[8..16], "two draws of one event differ");
     let (draw, _) = frames::matrix(&f, &["draw".to_string()], None, &sim).unwrap();
-    assert_eq!(&draw[..4], &[0.0, 1.0, 0.0, 1.0]);
+    let (event, _) = frames::matrix(&f, &["event".to_string()], None, &sim).unwrap();
+    let both = (1..kept)
+        .find(|&i| event[i] == event[i - 1])
+        .expect("an event with both draws kept");
+    assert_eq!((draw[both - 1], draw[both]), (0.0, 1.0));
+    assert_ne!(
+        &x[8 * (both - 1)..8 * both],
+        &x[8 * both..8 * both + 8],
+        "two draws of one event differ"
+    );
     for r in x.chunks(4) {
+        let v = otus::physics::FourVector::new(r[0], r[1], r[2], r[3]);
+        assert!(v.pt() > 10.0 && v.eta().abs() < 2.5, "outside S: {r:?}");
         let m2 = r[3] * r[3] - r[0] * r[0] - r[1] * r[1] - r[2] * r[2];
         assert!(
             m2.abs() <= 1e-3 * r[3] * r[3] + 1e-3,

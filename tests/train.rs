@@ -291,6 +291,11 @@ fn zee_card_tables_parse_and_restate_the_builtin_profiles() {
     let train = card.train_settings().unwrap();
     let mut expected = ModelSettings {
         input_residual: true,
+        acceptance: vec![otus::model::AcceptanceCut {
+            objects: vec!["em".into(), "ep".into()],
+            pt_min: 10.0,
+            eta_max: Some(2.5),
+        }],
         ..Default::default()
     };
     expected.masses.insert("z_em".into(), 0.0);

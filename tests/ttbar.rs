@@ -119,6 +119,11 @@ fn short_ttbar_training_with_the_restricted_decoder() {
         tree.values[at].hypot(tree.values[at + 1])
     };
     for i in 0..kept {
+        // Missing ET is transverse, as in the training data: pz is the
+        // constant 0 and E is pT.
+        let met = 4 * (6 * i + 1);
+        assert_eq!(tree.values[met + 2], 0.0, "event {i} MET pz");
+        assert!((tree.values[met + 3] - pt(1, i)).abs() < 1e-3 * pt(1, i).max(1.0));
         for k in 2..6 {
             assert!(
                 pt(k, i) > 20.0 - 1e-3,

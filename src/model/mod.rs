@@ -97,6 +97,11 @@ fn map_spec(
         noise_dim: settings.noise_dim.unwrap_or(3 * output.objects.len()),
         noise: settings.noise,
         input_residual: settings.input_residual,
+        output_constant: output_stats
+            .constant
+            .chunks(4)
+            .flat_map(|c| c[..3].to_vec())
+            .collect(),
         // S restricts the detector space only: the decoder's output.
         acceptance: if restricted {
             Acceptance::resolve(&settings.acceptance, output)?

@@ -55,6 +55,11 @@ pub struct MapSpec {
     pub noise: NoiseKind,
     /// Whether the input 3-momenta are added to the output 3-momenta.
     pub input_residual: bool,
+    /// Output 3-momentum entries (`3 K_out`) that were constant in the
+    /// training data (missing-ET pz): the map puts out that constant
+    /// there, whatever the network says. Absent in older model files: none.
+    #[serde(default)]
+    pub output_constant: Vec<bool>,
     /// The acceptance S of the output (decoder only; the encoder's is
     /// everything). Absent in older model files: everything.
     #[serde(default)]
@@ -296,6 +301,25 @@ impl MomentumMap {
             p_in.reshape([n, 3 * k_out]) + y * std_out
         } else {
             y * std_out + mean_out
+        };
+        let p = if self.spec.output_constant.iter().any(|&c| c) {
+            let means = MapSpec::momentum_entries(&self.spec.output_mean);
+            let keep: Vec<f32> = self
+                .spec
+                .output_constant
+                .iter()
+                .map(|&c| if c { 0.0 } else { 1.0 })
+                .collect();
+            let fixed: Vec<f32> = self
+                .spec
+                .output_constant
+                .iter()
+                .zip(&means)
+                .map(|(&c, &m)| if c { m } else { 0.0 })
+                .collect();
+            p * row(keep) + row(fixed)
+        } else {
+            p
         };
         minkowski(p, &self.spec.output_masses)
     }

@@ -145,6 +145,11 @@ pub struct Standardization {
     /// Population standard deviation of each column (GeV); a constant
     /// column gets 1 so that standardizing never divides by zero.
     pub std: Vec<f64>,
+    /// Whether each column is constant (every value equal to its mean, as
+    /// missing-ET pz under the physical convention). Absent in older model
+    /// files: none.
+    #[serde(default)]
+    pub constant: Vec<bool>,
 }
 
 impl Standardization {
@@ -165,17 +170,15 @@ impl Standardization {
                 *s += (v - m) * (v - m);
             }
         }
-        let std = var
-            .iter()
-            .map(|s| {
-                let s = (s / n).sqrt();
-                if s > 0.0 && s.is_finite() { s } else { 1.0 }
-            })
-            .collect();
+        let spread = |s: &f64| {
+            let s = (s / n).sqrt();
+            (s > 0.0 && s.is_finite()).then_some(s)
+        };
         Self {
             columns: sample.columns().to_vec(),
             mean,
-            std,
+            std: var.iter().map(|s| spread(s).unwrap_or(1.0)).collect(),
+            constant: var.iter().map(|s| spread(s).is_none()).collect(),
         }
     }
 }
