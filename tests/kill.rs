@@ -54,10 +54,10 @@ fn sigkill_during_training_resumes_from_a_complete_checkpoint() {
     let o = otus(&train_args(card, frames, whole.to_str().unwrap()));
     assert!(o.status.success(), "{}", stderr(&o));
 
-    // Kill at three points: soon after the first checkpoint, and 0.15 s and
-    // 0.4 s later (wherever in an epoch, a checkpoint write or a log append
-    // the run then is).
-    for delay_ms in [0u64, 150, 400] {
+    // Kill at four points: soon after the first checkpoint, and 0.12 s,
+    // 0.25 s and 0.4 s later (wherever in an epoch, a checkpoint or weight
+    // write or a log append the run then is).
+    for delay_ms in [0u64, 120, 250, 400] {
         let killed = dir.path().join(format!("killed_{delay_ms}"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_otus"))
             .args(train_args(card, frames, killed.to_str().unwrap()))
@@ -97,7 +97,12 @@ fn sigkill_during_training_resumes_from_a_complete_checkpoint() {
                 );
             }
         }
-        for leftover in ["checkpoint.new", "checkpoint.old", ".writing"] {
+        for leftover in [
+            "checkpoint.new",
+            "checkpoint.old",
+            ".writing",
+            "best/.writing",
+        ] {
             assert!(!killed.join(leftover).exists(), "{leftover} left behind");
         }
     }

@@ -137,6 +137,10 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Err
 /// neither is ever seen half-written.
 pub(crate) fn save_maps(model: &Otus, dir: &Path) -> Result<(), Error> {
     let tmp = dir.join(".writing");
+    // What a run killed while writing left behind.
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
+    }
     std::fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
     let maps = [("encoder", &model.encoder), ("decoder", &model.decoder)];
     for (name, map) in maps {
@@ -151,7 +155,7 @@ pub(crate) fn save_maps(model: &Otus, dir: &Path) -> Result<(), Error> {
         let path = dir.join(&file);
         std::fs::rename(tmp.join(&file), &path).map_err(io_err(&path))?;
     }
-    std::fs::remove_dir(&tmp).map_err(io_err(&tmp))
+    std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp))
 }
 
 /// Load `encoder.bpk` and `decoder.bpk` from `dir` into `model`.
