@@ -189,6 +189,10 @@ fn train(args: cli::TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
     let stages = train_settings.stages()?;
     let epochs: usize = stages.iter().map(|s| s.epochs).sum();
     let mut observer = EpochProgress::new(epochs as u64);
+    // The card first, so that the weights of a run stopped at any point
+    // (even killed) can be used by `simulate` and `unfold`.
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    otus::study::save_card(&card, &out)?;
     let outcome = otus::train::train(
         &data,
         &model_settings,
@@ -197,7 +201,6 @@ fn train(args: cli::TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         &mut observer,
     )?;
     observer.finish();
-    otus::study::save_card(&card, &out)?;
     if !outcome.finished {
         log::warn!(
             "interrupted after {} epochs; the checkpoint is saved: rerun with --resume to continue",
@@ -226,11 +229,23 @@ fn card_error(path: &Path, message: String) -> otus::Error {
 
 fn load_model(dir: &Path, best: bool) -> Result<SavedModel, Box<dyn std::error::Error>> {
     let which = if best { Which::Best } else { Which::Last };
-    Ok(SavedModel::load_with(
-        dir,
-        which,
-        &otus::train::select_device(),
-    )?)
+    let model = SavedModel::load_with(dir, which, &otus::train::select_device())?;
+    // A training stopped early (Ctrl-C) leaves usable weights; say so.
+    let m = &model.manifest;
+    let planned: usize = m
+        .train
+        .stages()
+        .map(|s| s.iter().map(|s| s.epochs).sum())
+        .unwrap_or(0);
+    if m.epochs_trained < planned {
+        log::warn!(
+            "{}: trained {} of the profile's {} epochs (stopped early; `otus train --resume` continues)",
+            dir.display(),
+            m.epochs_trained,
+            planned
+        );
+    }
+    Ok(model)
 }
 
 /// `simulate` (parton-level input) and `unfold` (detector-level input).

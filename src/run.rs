@@ -547,6 +547,8 @@ impl Context<'_> {
         );
         let mut train_options = TrainOptions::new(&out);
         train_options.stop = options.stop.clone();
+        std::fs::create_dir_all(&out).map_err(io(&out))?;
+        study::save_card(card, &out)?;
         let outcome = crate::train::train(
             &data,
             &model_settings,
@@ -554,7 +556,6 @@ impl Context<'_> {
             &train_options,
             observer,
         )?;
-        study::save_card(card, &out)?;
         if !outcome.finished {
             log::warn!(
                 "train: interrupted after {} epochs; the checkpoint is in {}",

@@ -76,6 +76,24 @@ fn sigkill_during_training_resumes_from_a_complete_checkpoint() {
         let epochs_before = log_epochs(&killed).len();
         eprintln!("killed at +{delay_ms} ms after {epochs_before} epochs");
         assert!(epochs_before < 100, "the run ended before the kill");
+        if delay_ms == 0 {
+            // The weights of a stopped run are usable, with a warning.
+            let sim = dir.path().join("early.parquet");
+            let o = otus(&[
+                "simulate",
+                "--model",
+                killed.to_str().unwrap(),
+                common::fixture("zee_full_200.lhe.gz").to_str().unwrap(),
+                "-o",
+                sim.to_str().unwrap(),
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            assert!(
+                stderr(&o).contains("of the profile's 100 epochs (stopped early"),
+                "{}",
+                stderr(&o)
+            );
+        }
 
         let mut args = train_args(card, frames, killed.to_str().unwrap());
         args.push("--resume");
