@@ -609,8 +609,8 @@ impl RunCard {
             })
             .collect();
         if let (Some(lhe), Some(delphes)) = (&self.inputs.lhe, &self.inputs.delphes) {
-            let lhe_files = expand(card_dir, lhe)?;
-            let root_files = expand(card_dir, delphes)?;
+            let lhe_files = expand(card_dir, "inputs.lhe", lhe)?;
+            let root_files = expand(card_dir, "inputs.delphes", delphes)?;
             for l in &lhe_files {
                 let stem = file_stem(l);
                 let partner = root_files
@@ -649,16 +649,20 @@ impl RunCard {
     }
 }
 
-fn expand(card_dir: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
+/// The files the glob `pattern` of card key `key` matches, relative to the
+/// card's folder; none is an error naming the key.
+fn expand(card_dir: &Path, key: &str, pattern: &str) -> Result<Vec<PathBuf>, String> {
     let full = card_dir.join(pattern);
     let full = full.to_string_lossy();
-    let paths = glob::glob(&full).map_err(|e| format!("inputs: bad glob {pattern:?}: {e}"))?;
+    let paths = glob::glob(&full).map_err(|e| format!("{key}: bad glob {pattern:?}: {e}"))?;
     let files: Vec<PathBuf> = paths
         .filter_map(Result::ok)
         .filter(|p| p.is_file())
         .collect();
     if files.is_empty() {
-        return Err(format!("inputs: the glob {full:?} matches no file"));
+        return Err(format!(
+            "{key}: the glob {pattern:?} matches no file (looked for {full:?})"
+        ));
     }
     Ok(files)
 }

@@ -373,3 +373,19 @@ fn a_selection_that_keeps_nothing_is_an_error_with_the_cutflow() {
     assert!(err.contains("parton em: no pdg 13 status 1"), "{err}");
     assert!(!out.join("events.parquet").exists());
 }
+
+/// A glob that matches no file is an error naming the card key and the
+/// path it looked for.
+#[test]
+fn a_glob_matching_nothing_names_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    // zee_full.toml's globs, relative to a folder where nothing matches.
+    let card = common::card_from("zee_full.toml", dir.path(), |t| t);
+    let o = common::ingest(&card, &dir.path().join("out"));
+    let err = common::stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("inputs.lhe: the glob \"../../shared/data/zee/zee_?.lhe.gz\" matches no file"),
+        "{err}"
+    );
+}
