@@ -200,6 +200,19 @@ fn read_pair(
             detector.entries
         )));
     }
+    if !detector.numbers.is_empty() {
+        let mut seen = vec![false; partons.events as usize];
+        for &n in &detector.numbers {
+            if n >= 0 && (n as u64) < partons.events {
+                let s = &mut seen[n as usize];
+                if *s {
+                    flow.duplicate_entries += 1;
+                }
+                *s = true;
+            }
+        }
+        flow.lhe_without_entry = seen.iter().filter(|&&s| !s).count() as u64;
+    }
     let mut by_number = partons.selected;
     let mut rows = Vec::with_capacity(detector.selected.len());
     for (number, x) in detector.selected {
@@ -220,13 +233,21 @@ fn read_pair(
     flow.aligned = rows.len() as u64;
     if flow.unmatched_entries > 0 || partons.events != detector.entries {
         log::warn!(
-            "{} ({} events) and {} ({} entries) differ: {} Delphes entries name no LHE event; \
-             aligned what matches",
+            "{} ({} events) and {} ({} entries) differ: {} selected Delphes entries name no LHE \
+             event, {} LHE events have no Delphes entry; aligned what matches",
             pair.lhe.display(),
             partons.events,
             pair.delphes.display(),
             detector.entries,
-            flow.unmatched_entries
+            flow.unmatched_entries,
+            flow.lhe_without_entry
+        );
+    }
+    if flow.duplicate_entries > 0 {
+        log::warn!(
+            "{}: {} entries repeat an earlier entry's Event.Number; only the first is used",
+            pair.delphes.display(),
+            flow.duplicate_entries
         );
     }
     log::debug!("{}: {} aligned events", pair.lhe.display(), flow.aligned);
@@ -262,6 +283,9 @@ struct DetectorSide {
     entries: u64,
     selected: Vec<(i64, Vec<f64>)>,
     dropped: std::collections::BTreeMap<String, u64>,
+    /// The event number of every entry, selected or not (Delphes input
+    /// aligned by event number; empty otherwise).
+    numbers: Vec<i64>,
 }
 
 fn read_detector(
@@ -275,6 +299,7 @@ fn read_detector(
             entries: e.entries,
             selected: e.number.into_iter().zip(e.x).collect(),
             dropped: e.dropped,
+            numbers: Vec::new(),
         });
     }
     let mut reader =
@@ -283,6 +308,7 @@ fn read_detector(
         entries: reader.entries(),
         selected: Vec::new(),
         dropped: Default::default(),
+        numbers: Vec::new(),
     };
     loop {
         let chunk = reader.next_chunk()?;
@@ -294,6 +320,9 @@ fn read_detector(
                 Align::EventNumber => event.number.unwrap_or(-1),
                 Align::Entry => event.entry as i64,
             };
+            if card.inputs.align == Align::EventNumber {
+                side.numbers.push(number);
+            }
             match selection.objects(&event) {
                 Ok(x) => side.selected.push((number, x)),
                 Err(reason) => *side.dropped.entry(reason).or_default() += 1,

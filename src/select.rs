@@ -226,6 +226,12 @@ pub struct PairCutFlow {
     pub delphes_dropped: BTreeMap<Reason, u64>,
     /// Delphes entries whose event number names no LHE event of the file.
     pub unmatched_entries: u64,
+    /// LHE events whose number no Delphes entry carries (events the shower
+    /// or the detector simulation dropped), with `align = "event-number"`.
+    pub lhe_without_entry: u64,
+    /// Delphes entries whose event number an earlier entry already
+    /// carried (only the first is used).
+    pub duplicate_entries: u64,
     /// Events selected at both levels and written.
     pub aligned: u64,
 }
@@ -238,6 +244,8 @@ impl PairCutFlow {
         self.delphes_entries += o.delphes_entries;
         self.delphes_selected += o.delphes_selected;
         self.unmatched_entries += o.unmatched_entries;
+        self.lhe_without_entry += o.lhe_without_entry;
+        self.duplicate_entries += o.duplicate_entries;
         self.aligned += o.aligned;
         for (k, v) in &o.lhe_dropped {
             *self.lhe_dropped.entry(k.clone()).or_default() += v;
@@ -288,9 +296,17 @@ impl CutFlow {
             "  {:<52} {:>9}\n",
             "Delphes entries selected", t.delphes_selected
         );
-        if t.unmatched_entries > 0 {
-            let label = "selected entries naming no LHE event";
-            s += &format!("  {label:<52} {:>9}\n", t.unmatched_entries);
+        for (label, n) in [
+            ("selected entries naming no LHE event", t.unmatched_entries),
+            (
+                "Delphes entries repeating an event number",
+                t.duplicate_entries,
+            ),
+            ("LHE events with no Delphes entry", t.lhe_without_entry),
+        ] {
+            if n > 0 {
+                s += &format!("  {label:<52} {n:>9}\n");
+            }
         }
         s += &format!(
             "  {:<52} {:>9}\n",

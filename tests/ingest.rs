@@ -389,3 +389,53 @@ fn a_glob_matching_nothing_names_the_key() {
         "{err}"
     );
 }
+
+/// LHE events that no Delphes entry carries (dropped between generation and
+/// detector simulation; here 500 events appended to `zee_0.lhe.gz`, past
+/// the Delphes file's 10,000 entries) are counted in the cut-flow and the
+/// sidecar, and alignment by number keeps every matching event.
+#[test]
+fn lhe_events_without_a_delphes_entry_are_counted() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(fixture("zee_0.lhe.gz")).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let first = text.find("<event").unwrap();
+    let mut extra = String::new();
+    let mut rest = &text[first..];
+    for _ in 0..500 {
+        let end = rest.find("</event>").unwrap() + "</event>\n".len();
+        extra.push_str(&rest[..end]);
+        rest = rest[end..].trim_start_matches(|c: char| c != '<');
+    }
+    let close = text.rfind("</LesHouchesEvents>").unwrap();
+    let longer = format!("{}{extra}{}", &text[..close], &text[close..]);
+    let lhe = dir.path().join("zee_0.lhe");
+    std::fs::write(&lhe, longer).unwrap();
+    let card = card_from("zee.toml", dir.path(), |t| {
+        t.lines()
+            .filter(|l| !["zee_1.", "zee_2.", "zee_3."].iter().any(|c| l.contains(c)))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace(
+                fixture("zee_0.lhe.gz").to_str().unwrap(),
+                lhe.to_str().unwrap(),
+            )
+    });
+    let out = dir.path().join("out");
+    let o = ingest(&card, &out);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("500 LHE events have no Delphes entry"),
+        "{err}"
+    );
+    assert!(err.contains("LHE events with no Delphes entry"), "{err}");
+    let total = &sidecar(&out)["cutflow"]["total"];
+    assert_eq!(total["lhe_events"], 10_500);
+    assert_eq!(total["lhe_without_entry"], 500);
+    assert_eq!(total["duplicate_entries"], 0);
+    assert_eq!(total["aligned"], 1_348);
+}
