@@ -209,14 +209,7 @@ fn train(args: cli::TrainArgs) -> Result<(), Box<dyn std::error::Error>> {
         // 130: interrupted by SIGINT, so `train && evaluate` stops here.
         std::process::exit(130);
     }
-    log::info!(
-        "trained {} epochs: validation SW(x, D(z)) {:.4} GeV^2 at the start, best {:.4} (epoch {}); model in {}",
-        outcome.epochs_done,
-        outcome.initial_val_sw_x.unwrap_or(f64::NAN),
-        outcome.best_val_sw_x.unwrap_or(f64::NAN),
-        outcome.best_epoch.map_or(-1, |e| e as i64),
-        out.display()
-    );
+    log::info!("trained {}; model in {}", outcome.summary(), out.display());
     Ok(())
 }
 
@@ -267,17 +260,11 @@ fn map(args: cli::MapArgs, input_space: Space) -> Result<(), Box<dyn std::error:
     let (output, source) = match input_space {
         Space::Parton => {
             let all = otus::simulate::simulate(&model, &input.sample, args.repeat, args.seed)?;
-            let kept = otus::simulate::accept(&model, all)?;
-            if !kept.is_everything() {
-                log::info!(
-                    "detector acceptance: {} of {} draws inside S ({:.4}); the rest dropped",
-                    kept.source.len(),
-                    kept.total,
-                    kept.fraction()
-                );
+            let kept = otus::simulate::accept(&model, all);
+            if let Some(d) = kept.dropped() {
+                log::info!("detector acceptance: {d}; the rest dropped");
             }
-            let source = (!kept.is_everything()).then_some(kept.source);
-            (kept.sample, source)
+            (kept.sample, kept.source)
         }
         Space::Detector => (
             otus::simulate::unfold(&model, &input.sample, args.repeat, args.seed)?,

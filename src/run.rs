@@ -564,13 +564,7 @@ impl Context<'_> {
             );
             return Ok(false);
         }
-        log::info!(
-            "train: {} epochs; validation SW(x, D(z)) {:.4} GeV^2 at the start, best {:.4} (epoch {})",
-            outcome.epochs_done,
-            outcome.initial_val_sw_x.unwrap_or(f64::NAN),
-            outcome.best_val_sw_x.unwrap_or(f64::NAN),
-            outcome.best_epoch.map_or(-1, |e| e as i64),
-        );
+        log::info!("train: {}", outcome.summary());
         Ok(true)
     }
 
@@ -623,16 +617,11 @@ impl Context<'_> {
         };
         let z = study::frame_events(&frame, self.card, Split::Test, Space::Parton)?;
         let simulated = crate::simulate::simulate(&model, &z.sample, repeat, seed)?;
-        let kept = crate::simulate::accept(&model, simulated)?;
-        if !kept.is_everything() {
-            log::info!(
-                "export: detector acceptance kept {} of {} draws ({:.4})",
-                kept.source.len(),
-                kept.total,
-                kept.fraction()
-            );
+        let kept = crate::simulate::accept(&model, simulated);
+        if let Some(d) = kept.dropped() {
+            log::info!("export: detector acceptance kept {d}");
         }
-        let source = (!kept.is_everything()).then_some(kept.source.as_slice());
+        let source = kept.source.as_deref();
         let sim_path = out.join(SIMULATED_FILE);
         study::write_output(
             &sim_path,

@@ -55,9 +55,9 @@ pub fn unfold(model: &SavedModel, x: &Sample, repeat: usize, seed: u64) -> Resul
 pub struct Accepted {
     /// The kept rows, x layout (GeV), in their original order.
     pub sample: Sample,
-    /// Place of each kept row among all draws (`i * repeat + r`,
-    /// increasing); every place when the model has no acceptance.
-    pub source: Vec<usize>,
+    /// Where S dropped draws: the place of each kept row among all draws
+    /// (`i * repeat + r`, increasing). `None`: every draw was kept.
+    pub source: Option<Vec<usize>>,
     /// Number of draws before the acceptance.
     pub total: usize,
 }
@@ -65,43 +65,41 @@ pub struct Accepted {
 impl Accepted {
     /// Fraction of the draws inside S, in [0, 1] (1 for no draws).
     pub fn fraction(&self) -> f64 {
-        if self.total == 0 {
-            1.0
-        } else {
-            self.source.len() as f64 / self.total as f64
+        match &self.source {
+            Some(s) if self.total > 0 => s.len() as f64 / self.total as f64,
+            _ => 1.0,
         }
     }
 
-    /// Whether every draw was kept.
-    pub fn is_everything(&self) -> bool {
-        self.source.len() == self.total
+    /// `"K of N draws inside S (f)"` where S dropped draws, for the log.
+    pub fn dropped(&self) -> Option<String> {
+        self.source.as_ref().map(|s| {
+            format!(
+                "{} of {} draws inside S ({:.4})",
+                s.len(),
+                self.total,
+                self.fraction()
+            )
+        })
     }
 }
 
 /// The draws of `simulated` (output of [`simulate`] for `model`) inside
 /// the decoder's acceptance S; all of them when the model has none.
-pub fn accept(model: &SavedModel, simulated: Sample) -> Result<Accepted, Error> {
-    let acceptance = &model.model.decoder.spec().acceptance;
+pub fn accept(model: &SavedModel, simulated: Sample) -> Accepted {
     let total = simulated.rows();
-    if acceptance.is_everything() {
-        return Ok(Accepted {
-            sample: simulated,
-            source: (0..total).collect(),
+    match model.model.decoder.spec().acceptance.keep(&simulated) {
+        Some((sample, rows)) => Accepted {
+            sample,
+            source: Some(rows),
             total,
-        });
+        },
+        None => Accepted {
+            sample: simulated,
+            source: None,
+            total,
+        },
     }
-    let source: Vec<usize> = (0..total)
-        .filter(|&i| acceptance.contains(simulated.row(i)))
-        .collect();
-    let values = source
-        .iter()
-        .flat_map(|&i| simulated.row(i).iter().copied())
-        .collect();
-    Ok(Accepted {
-        sample: Sample::new(simulated.columns().to_vec(), values)?,
-        source,
-        total,
-    })
 }
 
 fn apply(

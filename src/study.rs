@@ -452,23 +452,14 @@ pub fn evaluate_model(
     // D(z) and D(E(x)) inside the decoder's acceptance S only (all of them
     // without one), as the detector events they are compared with.
     let round_trip = crate::simulate::simulate(model, &encoded, 1, seed.wrapping_add(1))?;
-    let round_trip = crate::simulate::accept(model, round_trip)?;
+    let round_trip = crate::simulate::accept(model, round_trip);
     let (simulated, simulated_from, simulated_rows) = if simulated.is_empty() {
         let all = crate::simulate::simulate(model, &halves.z_a, 1, seed)?;
-        let kept = crate::simulate::accept(model, all)?;
-        if !kept.is_everything() {
-            log::info!(
-                "evaluate: detector acceptance kept {} of {} D(z) ({:.4}) and {} of {} D(E(x)) ({:.4})",
-                kept.source.len(),
-                kept.total,
-                kept.fraction(),
-                round_trip.source.len(),
-                round_trip.total,
-                round_trip.fraction()
-            );
+        let kept = crate::simulate::accept(model, all);
+        if let (Some(d), Some(r)) = (kept.dropped(), round_trip.dropped()) {
+            log::info!("evaluate: detector acceptance: D(z) {d}; D(E(x)) {r}");
         }
-        let rows = (!kept.is_everything()).then_some(kept.source);
-        (kept.sample, None, rows)
+        (kept.sample, None, kept.source)
     } else {
         let names: Vec<String> = simulated.iter().map(|p| name_of(p)).collect();
         let events = read_events(simulated, card, Space::Detector)?;

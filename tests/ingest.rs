@@ -168,18 +168,11 @@ fn shorter_lhe_file_aligns_what_matches_and_reports_the_rest() {
     std::fs::write(dir.path().join("zee_0.lhe"), cut).unwrap();
     let lhe = dir.path().join("zee_0.lhe");
     // Both runs read chunk 0 alone: once with the whole LHE file, once cut.
-    let chunk_0 = |t: String| -> String {
-        let other = |l: &&str| ["zee_1.", "zee_2.", "zee_3."].iter().any(|c| l.contains(c));
-        t.lines()
-            .filter(|l| !other(l))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let whole = card_from("zee.toml", dir.path(), chunk_0);
+    let whole = card_from("zee.toml", dir.path(), |t| common::zee_0_only(&t));
     let full_card = dir.path().join("full.toml");
     std::fs::rename(&whole, &full_card).unwrap();
     let card = card_from("zee.toml", dir.path(), |t| {
-        chunk_0(t.replace(
+        common::zee_0_only(&t.replace(
             fixture("zee_0.lhe.gz").to_str().unwrap(),
             lhe.to_str().unwrap(),
         ))
@@ -415,14 +408,10 @@ fn lhe_events_without_a_delphes_entry_are_counted() {
     let lhe = dir.path().join("zee_0.lhe");
     std::fs::write(&lhe, longer).unwrap();
     let card = card_from("zee.toml", dir.path(), |t| {
-        t.lines()
-            .filter(|l| !["zee_1.", "zee_2.", "zee_3."].iter().any(|c| l.contains(c)))
-            .collect::<Vec<_>>()
-            .join("\n")
-            .replace(
-                fixture("zee_0.lhe.gz").to_str().unwrap(),
-                lhe.to_str().unwrap(),
-            )
+        common::zee_0_only(&t).replace(
+            fixture("zee_0.lhe.gz").to_str().unwrap(),
+            lhe.to_str().unwrap(),
+        )
     });
     let out = dir.path().join("out");
     let o = ingest(&card, &out);

@@ -14,15 +14,7 @@ use common::{card_from, ingest, otus, stderr};
 /// 15 ms per epoch here, each epoch ending in a checkpoint).
 fn card(dir: &Path) -> std::path::PathBuf {
     card_from("zee.toml", dir, |t| {
-        let mut t = t.replace("profile = \"default\"", "profile = \"long\"");
-        for k in 1..=3 {
-            let line = t
-                .lines()
-                .find(|l| l.contains(&format!("zee_{k}.lhe.gz")))
-                .unwrap()
-                .to_string();
-            t = t.replace(&(line + "\n"), "");
-        }
+        let t = common::zee_0_only(&t.replace("profile = \"default\"", "profile = \"long\""));
         t + "\n[[train.profiles.long]]\nepochs = 100\nlearning_rate = 1e-3\n\
              batch_size = 256\nslices = 16\n"
     })

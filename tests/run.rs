@@ -16,15 +16,7 @@ use otus::frames::{self, Space, Split};
 /// light evaluation and two draws per exported event.
 fn small_card(dir: &Path, learning_rate: &str, slices: u32) -> PathBuf {
     card_from("zee.toml", dir, |t| {
-        let mut t = t.replace("profile = \"default\"", "profile = \"smoke\"");
-        for k in 1..=3 {
-            let line = t
-                .lines()
-                .find(|l| l.contains(&format!("zee_{k}.lhe.gz")))
-                .unwrap()
-                .to_string();
-            t = t.replace(&(line + "\n"), "");
-        }
+        let t = common::zee_0_only(&t.replace("profile = \"default\"", "profile = \"smoke\""));
         assert!(t.contains("\nrepeat = 1 ") && t.contains("\nslices = 1000 "));
         t.replace("\nrepeat = 1 ", "\nrepeat = 2 ")
             .replace("\nslices = 1000 ", &format!("\nslices = {slices} "))

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::physics::FourVector;
 use crate::train::Error;
+use crate::train::Sample;
 use crate::train::data::Layout;
 
 /// One cut of the acceptance (an entry of `[[model.acceptance]]`).
@@ -119,6 +120,25 @@ impl Acceptance {
             let p = FourVector::new(r[0], r[1], r[2], r[3]);
             p.pt() > c.pt_min && c.eta_max.is_none_or(|m| p.eta().abs() < m)
         })
+    }
+
+    /// The rows of `sample` (`(px, py, pz, E)` per object, GeV) inside S and
+    /// their positions in `sample`, in order; `None` when S is everything
+    /// (every row is kept, nothing is copied).
+    pub fn keep(&self, sample: &Sample) -> Option<(Sample, Vec<usize>)> {
+        if self.is_everything() {
+            return None;
+        }
+        let rows: Vec<usize> = (0..sample.rows())
+            .filter(|&i| self.contains(sample.row(i)))
+            .collect();
+        let values = rows
+            .iter()
+            .flat_map(|&i| sample.row(i).iter().copied())
+            .collect();
+        let kept = Sample::new(sample.columns().to_vec(), values)
+            .expect("rows of a valid sample make a valid sample");
+        Some((kept, rows))
     }
 
     /// For each row of the row-major `values` (`dim` columns per row, GeV,

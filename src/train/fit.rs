@@ -100,6 +100,20 @@ pub struct TrainOutcome {
     pub initial_val_sw_x: Option<f64>,
 }
 
+impl TrainOutcome {
+    /// `"N epochs; validation SW(x, D(z)) A GeV^2 at the start, best B
+    /// (epoch E)"`, for the log.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} epochs; validation SW(x, D(z)) {:.4} GeV^2 at the start, best {:.4} (epoch {})",
+            self.epochs_done,
+            self.initial_val_sw_x.unwrap_or(f64::NAN),
+            self.best_val_sw_x.unwrap_or(f64::NAN),
+            self.best_epoch.map_or(-1, |e| e as i64),
+        )
+    }
+}
+
 /// The device training and inference use by default: CUDA device 0 when
 /// otus is built with the `cuda` feature, the default wgpu adapter (Vulkan,
 /// Metal or DX12) with the `wgpu` feature, the flex CPU backend otherwise.
@@ -741,10 +755,11 @@ impl Context<'_> {
                 .unwrap_or(f64::NAN)
         };
         let sw_z = sw(t(&z), t(&z_pred), dirs_z);
-        let acceptance = &model.decoder.spec().acceptance;
-        let inside: Vec<bool> = (0..n).map(|i| acceptance.contains(x_pred.row(i))).collect();
-        let p_in_s = fraction(&inside);
-        let kept = keep_rows(&x_pred, &inside);
+        let kept = model.decoder.spec().acceptance.keep(&x_pred);
+        let p_in_s = kept
+            .as_ref()
+            .map_or(1.0, |(_, rows)| rows.len() as f64 / n as f64);
+        let kept = kept.map_or(x_pred, |(sample, _)| sample);
         let k = kept.rows();
         let sw_x = if k < 2 {
             NO_EVENT_IN_S
@@ -765,15 +780,6 @@ impl Context<'_> {
 /// validation events are inside the acceptance: large, finite (the log is
 /// JSON) and never the best.
 pub const NO_EVENT_IN_S: f64 = 1e12;
-
-/// The rows of `s` whose flag is set.
-fn keep_rows(s: &Sample, inside: &[bool]) -> Sample {
-    let values: Vec<f64> = (0..s.rows())
-        .filter(|&i| inside[i])
-        .flat_map(|i| s.row(i).iter().copied())
-        .collect();
-    Sample::new(s.columns().to_vec(), values).expect("rows of a valid sample are valid")
-}
 
 fn take(s: &Sample, n: usize) -> Sample {
     let d = s.dim();

@@ -48,3 +48,16 @@ pub fn card_from(template: &str, dir: &Path, edit: impl Fn(String) -> String) ->
     std::fs::write(&path, edit(text)).unwrap();
     path
 }
+
+/// `cards/zee.toml`'s text with the input pairs of chunks 1 to 3 removed,
+/// so that it reads `zee_0` alone (1,348 selected events).
+pub fn zee_0_only(text: &str) -> String {
+    let other = |l: &&str| ["zee_1.", "zee_2.", "zee_3."].iter().any(|c| l.contains(c));
+    let mut kept: String = text
+        .lines()
+        .filter(|l| !other(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    kept.push('\n');
+    kept
+}
