@@ -200,9 +200,9 @@ fn read_pair(
             detector.entries
         )));
     }
-    if !detector.numbers.is_empty() {
+    if let Some(numbers) = &detector.numbers {
         let mut seen = vec![false; partons.events as usize];
-        for &n in &detector.numbers {
+        for &n in numbers {
             if n >= 0 && (n as u64) < partons.events {
                 let s = &mut seen[n as usize];
                 if *s {
@@ -283,9 +283,10 @@ struct DetectorSide {
     entries: u64,
     selected: Vec<(i64, Vec<f64>)>,
     dropped: std::collections::BTreeMap<String, u64>,
-    /// The event number of every entry, selected or not (Delphes input
-    /// aligned by event number; empty otherwise).
-    numbers: Vec<i64>,
+    /// The event number of every entry, selected or not, for Delphes input
+    /// aligned by event number (`None` otherwise). Empty for a tree with no
+    /// entry, which leaves every LHE event without one.
+    numbers: Option<Vec<i64>>,
 }
 
 fn read_detector(
@@ -299,7 +300,7 @@ fn read_detector(
             entries: e.entries,
             selected: e.number.into_iter().zip(e.x).collect(),
             dropped: e.dropped,
-            numbers: Vec::new(),
+            numbers: None,
         });
     }
     let mut reader =
@@ -308,7 +309,7 @@ fn read_detector(
         entries: reader.entries(),
         selected: Vec::new(),
         dropped: Default::default(),
-        numbers: Vec::new(),
+        numbers: (card.inputs.align == Align::EventNumber).then(Vec::new),
     };
     loop {
         let chunk = reader.next_chunk()?;
@@ -320,8 +321,8 @@ fn read_detector(
                 Align::EventNumber => event.number.unwrap_or(-1),
                 Align::Entry => event.entry as i64,
             };
-            if card.inputs.align == Align::EventNumber {
-                side.numbers.push(number);
+            if let Some(numbers) = &mut side.numbers {
+                numbers.push(number);
             }
             match selection.objects(&event) {
                 Ok(x) => side.selected.push((number, x)),

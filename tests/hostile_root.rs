@@ -1,0 +1,269 @@
+//! Unusual but valid ROOT layouts, written by ROOT 6.40 itself
+//! (`scripts/make_root_fixtures.py`, files in `fixtures/hostile/`): every
+//! compression algorithm, a basket over 16 MiB, two cycles of a tree, a tree
+//! with no entry, a tree with no electron, and another Delphes card's
+//! collection names. Values are compared with the original file
+//! `zee_full_200.root` read by the same reader, whose values
+//! `tests/root_reader.rs` checks against uproot.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{card_from, fixture, ingest, stderr};
+use otus::frames;
+use otus::io::root::{Jagged, RootFile, Tree};
+
+const ALGORITHMS: [&str; 4] = ["zlib", "lz4", "zstd", "lzma"];
+
+fn hostile(name: &str) -> PathBuf {
+    fixture("hostile").join(name)
+}
+
+fn tree(path: &Path, name: &str) -> Tree {
+    RootFile::open(path).unwrap().tree(name).unwrap()
+}
+
+fn original() -> Tree {
+    tree(&fixture("zee_full_200.root"), "Delphes")
+}
+
+/// Every readable branch of `t`, with its values over all entries.
+fn all_values(t: &Tree) -> Vec<(String, Jagged<f64>)> {
+    let names: Vec<String> = t
+        .branches()
+        .filter(|b| b.readable)
+        .map(|b| b.name)
+        .collect();
+    assert!(names.len() > 100, "{} readable branches", names.len());
+    names
+        .into_iter()
+        .map(|n| {
+            let v = t.read_f64(&n, 0..t.entries()).unwrap();
+            (n, v)
+        })
+        .collect()
+}
+
+/// Entry `i` of `j`, for the entries listed.
+fn pick(j: &Jagged<f64>, entries: &[usize]) -> Vec<Vec<f64>> {
+    entries.iter().map(|&i| j.entry(i).to_vec()).collect()
+}
+
+fn rows(j: &Jagged<f64>) -> Vec<Vec<f64>> {
+    (0..j.len()).map(|i| j.entry(i).to_vec()).collect()
+}
+
+#[test]
+fn every_compression_algorithm_reads_the_original_values() {
+    let orig = original();
+    for alg in ALGORITHMS {
+        let t = tree(&hostile(&format!("zee200_{alg}.root")), "Delphes");
+        assert_eq!(t.entries(), 200, "{alg}");
+        for (name, values) in all_values(&t) {
+            let want = orig.read_f64(&name, 0..200).unwrap();
+            // NaN-safe comparison: bit patterns.
+            let bits = |j: &Jagged<f64>| j.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(values.offsets, want.offsets, "{alg}: {name}");
+            assert_eq!(bits(&values), bits(&want), "{alg}: {name}");
+        }
+    }
+}
+
+#[test]
+fn a_basket_over_16_mib_reads_across_its_compressed_blocks() {
+    // One basket of 100 entries x 50,000 floats (20 MB uncompressed), which
+    // ROOT stores as a 16 MiB block and a 4 MB block.
+    let expected = |e: usize, i: usize| ((e * 50_000 + i) % 1000) as f64 * 0.5;
+    for alg in ALGORITHMS {
+        let path = hostile(&format!("big_basket_{alg}.root"));
+        let t = tree(&path, "big");
+        assert_eq!(t.entries(), 100);
+        let n = t.read_i64("n", 0..100).unwrap();
+        assert!(n.values.iter().all(|&v| v == 50_000), "{alg}");
+        let x = t.read_f64("x", 0..100).unwrap();
+        assert_eq!(x.values.len(), 5_000_000, "{alg}");
+        for e in [0, 1, 50, 83, 84, 99] {
+            let row = x.entry(e);
+            assert_eq!(row.len(), 50_000);
+            assert!(
+                row.iter().enumerate().all(|(i, &v)| v == expected(e, i)),
+                "{alg}: entry {e}"
+            );
+        }
+        // Entry 83 straddles the 16 MiB block boundary (83.9 entries of
+        // 200,000 bytes fill 16 MiB); a range inside the basket reads the same.
+        let part = t.read_f64("x", 83..85).unwrap();
+        assert_eq!(rows(&part), vec![x.entry(83).to_vec(), x.entry(84).to_vec()]);
+    }
+}
+
+#[test]
+fn a_file_with_two_cycles_reads_the_highest_unless_one_is_named() {
+    let path = hostile("zee200_two_cycles.root");
+    let f = RootFile::open(&path).unwrap();
+    let mut cycles: Vec<u16> = f
+        .keys()
+        .iter()
+        .filter(|k| k.name == "Delphes")
+        .map(|k| k.cycle)
+        .collect();
+    cycles.sort();
+    assert_eq!(cycles, vec![1, 2]);
+    let latest = f.tree("Delphes").unwrap();
+    assert_eq!(latest.entries(), 200);
+    let first = f.tree("Delphes;1").unwrap();
+    assert_eq!(first.entries(), 50);
+    let orig = original();
+    for name in ["Electron.PT", "Jet.Eta", "MissingET.MET", "Event.Number"] {
+        let all = orig.read_f64(name, 0..200).unwrap();
+        assert_eq!(latest.read_f64(name, 0..200).unwrap(), all, "{name}");
+        let head = orig.read_f64(name, 0..50).unwrap();
+        assert_eq!(first.read_f64(name, 0..50).unwrap(), head, "{name}");
+    }
+}
+
+#[test]
+fn a_tree_with_no_entry_reads_as_empty_and_ingest_reports_every_event_missing() {
+    let path = hostile("zee200_zero_entries.root");
+    let t = tree(&path, "Delphes");
+    assert_eq!(t.entries(), 0);
+    let full = tree(&hostile("zee200_zlib.root"), "Delphes");
+    assert_eq!(t.branches().count(), full.branches().count());
+    let e = t.read_f64("Electron.PT", 0..0).unwrap();
+    assert_eq!(e.offsets, vec![0]);
+    assert!(t.read_f64("Electron.PT", 0..1).is_err());
+
+    let dir = tempfile::tempdir().unwrap();
+    let card = pair_card(dir.path(), &path, &[]);
+    let out = dir.path().join("out");
+    let o = ingest(&card, &out);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("zee200_zero_entries.root (0 entries)"), "{err}");
+    assert!(
+        line_with(&err, "LHE events with no Delphes entry").ends_with(" 200"),
+        "{err}"
+    );
+    assert!(!out.join("events.parquet").exists());
+}
+
+#[test]
+fn a_tree_where_no_event_has_an_electron_reads_and_selects_nothing() {
+    let path = hostile("zee200_no_electrons.root");
+    let t = tree(&path, "Delphes");
+    assert_eq!(t.entries(), 84);
+    assert!(t.read_counts("Electron", 0..84).unwrap().iter().all(|&c| c == 0));
+    let pt = t.read_f64("Electron.PT", 0..84).unwrap();
+    assert!(pt.values.is_empty() && pt.offsets == vec![0; 85]);
+
+    // The same events as the original's electron-less entries, branch by branch.
+    let orig = original();
+    let kept: Vec<usize> = orig
+        .read_counts("Electron", 0..200)
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == 0)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(kept.len(), 84);
+    for name in ["Event.Number", "Jet.PT", "Jet.Phi", "Muon.PT", "MissingET.MET"] {
+        let all = orig.read_f64(name, 0..200).unwrap();
+        assert_eq!(rows(&t.read_f64(name, 0..84).unwrap()), pick(&all, &kept), "{name}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let card = pair_card(dir.path(), &path, &[]);
+    let out = dir.path().join("out");
+    let o = ingest(&card, &out);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("no event passed the selection"), "{err}");
+    assert!(
+        line_with(&err, "electrons: not exactly 2").contains("-84"),
+        "{err}"
+    );
+    assert!(
+        line_with(&err, "LHE events with no Delphes entry").ends_with(" 116"),
+        "{err}"
+    );
+    assert!(!out.join("events.parquet").exists());
+}
+
+#[test]
+fn other_delphes_cards_collection_names_select_the_same_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("reference");
+    std::fs::create_dir(&reference).unwrap();
+    let card = pair_card(&reference, &fixture("zee_full_200.root"), &[]);
+    let o = ingest(&card, &reference.join("out"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let want = frames::read_parquet(&reference.join("out/events.parquet")).unwrap();
+    assert!(want.height() > 20, "{} events", want.height());
+
+    let renamed = [
+        ("electron = \"Electron\"", "electron = \"ElectronMedium\""),
+        ("jet = \"Jet\"", "jet = \"JetPUPPI\""),
+        ("missing_et = \"MissingET\"", "missing_et = \"PuppiMissingET\""),
+    ];
+    let puppi = dir.path().join("puppi");
+    std::fs::create_dir(&puppi).unwrap();
+    let card = pair_card(&puppi, &hostile("zee200_puppi.root"), &renamed);
+    let o = ingest(&card, &puppi.join("out"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got = frames::read_parquet(&puppi.join("out/events.parquet")).unwrap();
+    assert!(got.equals(&want), "{got}\n{want}");
+
+    // With the default names, the error lists what the file holds.
+    let card = pair_card(&puppi, &hostile("zee200_puppi.root"), &[]);
+    let o = ingest(&card, &puppi.join("out2"));
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("no collection \"Electron\"")
+            && err.contains("ElectronMedium")
+            && err.contains("JetPUPPI")
+            && err.contains("PuppiMissingET"),
+        "{err}"
+    );
+
+    // Every compression algorithm ingests to the same frame.
+    for alg in ALGORITHMS {
+        let d = dir.path().join(alg);
+        std::fs::create_dir(&d).unwrap();
+        let card = pair_card(&d, &hostile(&format!("zee200_{alg}.root")), &[]);
+        let o = ingest(&card, &d.join("out"));
+        assert!(o.status.success(), "{alg}: {}", stderr(&o));
+        let got = frames::read_parquet(&d.join("out/events.parquet")).unwrap();
+        assert!(got.equals(&want), "{alg}");
+    }
+}
+
+/// `cards/zee.toml` reading the one pair `zee_full_200.lhe.gz` + `delphes`,
+/// with `edits` applied, written into `dir`.
+fn pair_card(dir: &Path, delphes: &Path, edits: &[(&str, &str)]) -> PathBuf {
+    card_from("zee.toml", dir, |text| {
+        let start = text.find("pairs = [").unwrap();
+        let end = start + text[start..].find("\n]\n").unwrap() + 3;
+        let pair = format!(
+            "pairs = [ {{ lhe = {:?}, delphes = {:?} }} ]\n",
+            fixture("zee_full_200.lhe.gz"),
+            delphes
+        );
+        let mut t = format!("{}{pair}{}", &text[..start], &text[end..]);
+        for (from, to) in edits {
+            assert!(t.contains(from), "{from}");
+            t = t.replace(from, to);
+        }
+        t
+    })
+}
+
+/// The first line of `text` that contains `what`, trimmed.
+fn line_with<'a>(text: &'a str, what: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("no line with {what:?} in:\n{text}"))
+        .trim()
+}
