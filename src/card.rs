@@ -251,7 +251,10 @@ pub struct PartonSpec {
     /// Column name stem: the columns are `z_<name>_px`, `_py`, `_pz`, `_e`.
     /// Lowercase letters, digits and `_`.
     pub name: String,
-    /// PDG id to match (11 e-, -11 e+, -12 nu_e~, 5 b, -5 b~, 2 u, -1 d~, ...).
+    /// PDG id to match: a number (11 e-, -11 e+, -12 nu_e~, 5 b, -5 b~, 2 u,
+    /// -1 d~, ...) or a MadGraph particle name (`"e-"`, `"ve~"`, `"b~"`, `"t"`;
+    /// see [`PDG_NAMES`]).
+    #[serde(deserialize_with = "pdg_code")]
     pub pdg: i32,
     /// LHE status to match (ISTUP). Default 1 (outgoing final state).
     #[serde(default = "default_status")]
@@ -414,16 +417,27 @@ impl RunCard {
             path: path.to_path_buf(),
             message,
         })?;
-        card.validate().map_err(|message| CardError::Invalid {
-            path: path.to_path_buf(),
-            message,
-        })?;
+        card.validate()
+            .and_then(|()| card.train_settings().map(drop))
+            .map_err(|message| CardError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            })?;
         Ok(card)
     }
 
-    /// Parses card text; unknown keys get a "did you mean" hint.
+    /// Parses card text; unknown keys get a "did you mean" hint and type
+    /// errors say what the key takes. The `[train]` table is parsed from the
+    /// text too, so its errors carry their line.
     pub fn parse(text: &str) -> Result<Self, String> {
-        toml::from_str(text).map_err(|e| with_hint(&e.to_string()))
+        let card: RunCard = toml::from_str(text).map_err(|e| with_hint(&e.to_string()))?;
+        #[derive(Deserialize)]
+        struct TrainOnly {
+            #[allow(dead_code)]
+            train: Option<crate::train::TrainSettings>,
+        }
+        toml::from_str::<TrainOnly>(text).map_err(|e| with_hint(&e.to_string()))?;
+        Ok(card)
     }
 
     /// Checks ranges and consistency.
@@ -704,6 +718,7 @@ fn natural_key(p: &Path) -> Vec<(String, u64)> {
 
 /// Adds "did you mean" to serde's "unknown field `x`, expected one of `a`, `b`".
 pub fn with_hint(message: &str) -> String {
+    let message = &plain_types(message);
     let Some(start) = message.find("unknown field `") else {
         return message.to_string();
     };
@@ -722,6 +737,109 @@ pub fn with_hint(message: &str) -> String {
             format!("{}\nhint: did you mean `{c}`?", message.trim_end())
         }
         _ => message.to_string(),
+    }
+}
+
+/// serde's Rust type names in an error, in words (`expected usize` becomes
+/// `expected an integer >= 0`).
+fn plain_types(message: &str) -> String {
+    const WORDS: [(&str, &str); 10] = [
+        ("expected usize", "expected an integer >= 0"),
+        ("expected u64", "expected an integer >= 0"),
+        ("expected u32", "expected an integer >= 0"),
+        ("expected u16", "expected an integer from 0 to 65535"),
+        ("expected u8", "expected an integer from 0 to 255"),
+        ("expected i64", "expected an integer"),
+        ("expected i32", "expected an integer (at most 2^31 in size)"),
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+    ];
+    let mut out = message.to_string();
+    for (rust, words) in WORDS {
+        out = out.replace(rust, words);
+    }
+    out
+}
+
+/// The particle names a card's `pdg` may use, with their PDG numbers:
+/// MadGraph's names, and the plain words `electron`, `positron`, `muon`,
+/// `antimuon`, `photon`, `gluon`.
+pub const PDG_NAMES: &[(&str, i32)] = &[
+    ("d", 1),
+    ("u", 2),
+    ("s", 3),
+    ("c", 4),
+    ("b", 5),
+    ("t", 6),
+    ("d~", -1),
+    ("u~", -2),
+    ("s~", -3),
+    ("c~", -4),
+    ("b~", -5),
+    ("t~", -6),
+    ("e-", 11),
+    ("e+", -11),
+    ("ve", 12),
+    ("ve~", -12),
+    ("mu-", 13),
+    ("mu+", -13),
+    ("vm", 14),
+    ("vm~", -14),
+    ("ta-", 15),
+    ("ta+", -15),
+    ("vt", 16),
+    ("vt~", -16),
+    ("g", 21),
+    ("a", 22),
+    ("z", 23),
+    ("w+", 24),
+    ("w-", -24),
+    ("h", 25),
+    ("electron", 11),
+    ("positron", -11),
+    ("muon", 13),
+    ("antimuon", -13),
+    ("photon", 22),
+    ("gluon", 21),
+];
+
+/// The PDG number of a particle name of [`PDG_NAMES`] (case-insensitive).
+pub fn pdg_from_name(name: &str) -> Result<i32, String> {
+    let lower = name.trim().to_ascii_lowercase();
+    if let Some(&(_, code)) = PDG_NAMES.iter().find(|(n, _)| *n == lower) {
+        return Ok(code);
+    }
+    let names: Vec<&str> = PDG_NAMES.iter().map(|(n, _)| *n).collect();
+    let hint = names
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(&lower, c), *c))
+        .filter(|(d, c)| *d <= 2 && c.len() > 1)
+        .min()
+        .map(|(_, c)| format!(" (did you mean \"{c}\"?)"))
+        .unwrap_or_default();
+    Err(format!(
+        "unknown particle name \"{name}\"{hint}; give a PDG number (11 for e-, -5 for b~) or one of: {}",
+        names.join(" ")
+    ))
+}
+
+fn pdg_code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Code {
+        Number(i64),
+        Name(String),
+    }
+    let code = Code::deserialize(d).map_err(|_| {
+        serde::de::Error::custom("expected a PDG number (such as 11 or -5) or a particle name (such as \"e-\" or \"b~\")")
+    })?;
+    match code {
+        Code::Number(n) if n != 0 && i32::try_from(n).is_ok() => Ok(n as i32),
+        Code::Number(n) => Err(serde::de::Error::custom(format!(
+            "{n} is not a PDG number (a non-zero integer below 2^31 in size)"
+        ))),
+        Code::Name(name) => pdg_from_name(&name).map_err(serde::de::Error::custom),
     }
 }
 
@@ -789,5 +907,76 @@ charge = -1
         let mut v = [PathBuf::from("z_10.lhe"), PathBuf::from("z_9.lhe")];
         v.sort_by_key(|p| natural_key(p));
         assert_eq!(v[0], PathBuf::from("z_9.lhe"));
+    }
+
+    #[test]
+    fn pdg_takes_numbers_and_particle_names() {
+        for (value, code) in [("11", 11), ("\"e-\"", 11), ("\"B~\"", -5), ("\"ve~\"", -12)] {
+            let text = MINIMAL.replace("pdg = 11", &format!("pdg = {value}"));
+            assert_eq!(
+                RunCard::parse(&text).unwrap().partons[0].pdg,
+                code,
+                "{value}"
+            );
+        }
+        let text = MINIMAL.replace("pdg = 11", "pdg = \"electrn\"");
+        let err = RunCard::parse(&text).unwrap_err();
+        assert!(err.contains("line 7"), "{err}");
+        assert!(err.contains("unknown particle name \"electrn\""), "{err}");
+        assert!(err.contains("did you mean \"electron\""), "{err}");
+        assert!(err.contains("e- e+ ve ve~"), "lists the names: {err}");
+        for bad in ["0", "11.5", "99999999999", "[11]"] {
+            let text = MINIMAL.replace("pdg = 11", &format!("pdg = {bad}"));
+            let err = RunCard::parse(&text).unwrap_err();
+            assert!(
+                err.contains("line 7") && err.contains("PDG number"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_types_say_the_line_and_what_the_key_takes() {
+        let text = MINIMAL.replace("name = \"t\"", "name = \"t\"\nseed = -3");
+        let err = RunCard::parse(&text).unwrap_err();
+        assert!(err.contains("line 3") && err.contains("seed = -3"), "{err}");
+        assert!(err.contains("expected an integer >= 0"), "{err}");
+        let text = MINIMAL.replace("charge = -1", "charge = \"minus\"");
+        let err = RunCard::parse(&text).unwrap_err();
+        assert!(
+            err.contains("charge") && err.contains("expected an integer"),
+            "{err}"
+        );
+        assert!(!err.contains("i32") && !err.contains("i8"), "{err}");
+    }
+
+    #[test]
+    fn train_errors_carry_their_line_and_are_found_at_load() {
+        let stage = "[[train.profiles.default]]\nepochs = 3\nbatch_size = -5\n";
+        let text = format!("{MINIMAL}[train]\nprofile = \"default\"\n{stage}");
+        let err = RunCard::parse(&text).unwrap_err();
+        assert!(
+            err.contains("line 16") && err.contains("batch_size = -5"),
+            "{err}"
+        );
+        assert!(err.contains("expected an integer >= 0"), "{err}");
+        let text = format!("{MINIMAL}[train]\nprofil = \"paper\"\n");
+        let err = RunCard::parse(&text).unwrap_err();
+        assert!(
+            err.contains("line 13") && err.contains("did you mean"),
+            "{err}"
+        );
+        // A value of the right type but out of range: found by `load`, which
+        // every subcommand uses, not only when training starts.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("card.toml");
+        let stage = "[[train.profiles.default]]\nepochs = 3\nbatch_size = 1\n";
+        std::fs::write(&path, format!("{MINIMAL}[train]\n{stage}")).unwrap();
+        let err = RunCard::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("card.toml") && err.contains("batch_size"),
+            "{err}"
+        );
+        assert!(err.contains("outside 2..=10000000"), "{err}");
     }
 }

@@ -94,7 +94,10 @@ fn a_basket_over_16_mib_reads_across_its_compressed_blocks() {
         // Entry 83 straddles the 16 MiB block boundary (83.9 entries of
         // 200,000 bytes fill 16 MiB); a range inside the basket reads the same.
         let part = t.read_f64("x", 83..85).unwrap();
-        assert_eq!(rows(&part), vec![x.entry(83).to_vec(), x.entry(84).to_vec()]);
+        assert_eq!(
+            rows(&part),
+            vec![x.entry(83).to_vec(), x.entry(84).to_vec()]
+        );
     }
 }
 
@@ -121,6 +124,31 @@ fn a_file_with_two_cycles_reads_the_highest_unless_one_is_named() {
         let head = orig.read_f64(name, 0..50).unwrap();
         assert_eq!(first.read_f64(name, 0..50).unwrap(), head, "{name}");
     }
+
+    // Ingest reads the highest cycle, or the one the card names.
+    let dir = tempfile::tempdir().unwrap();
+    let frame = |tree: &str| {
+        let d = dir.path().join(tree.replace(';', "_"));
+        std::fs::create_dir(&d).unwrap();
+        let edit = ("tree = \"Delphes\"", format!("tree = \"{tree}\""));
+        let card = pair_card(&d, &path, &[(edit.0, edit.1.as_str())]);
+        let o = ingest(&card, &d.join("out"));
+        assert!(o.status.success(), "{}", stderr(&o));
+        frames::read_parquet(&d.join("out/events.parquet")).unwrap()
+    };
+    let events = |f: &polars::prelude::DataFrame| -> Vec<i64> {
+        f.column("event")
+            .unwrap()
+            .i64()
+            .unwrap()
+            .into_no_null_iter()
+            .collect()
+    };
+    let latest = events(&frame("Delphes"));
+    let first = events(&frame("Delphes;1"));
+    assert!(latest.len() > first.len() && !first.is_empty());
+    let head: Vec<i64> = latest.iter().copied().filter(|&e| e < 50).collect();
+    assert_eq!(first, head);
 }
 
 #[test]
@@ -140,7 +168,10 @@ fn a_tree_with_no_entry_reads_as_empty_and_ingest_reports_every_event_missing() 
     let o = ingest(&card, &out);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("zee200_zero_entries.root (0 entries)"), "{err}");
+    assert!(
+        err.contains("zee200_zero_entries.root (0 entries)"),
+        "{err}"
+    );
     assert!(
         line_with(&err, "LHE events with no Delphes entry").ends_with(" 200"),
         "{err}"
@@ -153,7 +184,12 @@ fn a_tree_where_no_event_has_an_electron_reads_and_selects_nothing() {
     let path = hostile("zee200_no_electrons.root");
     let t = tree(&path, "Delphes");
     assert_eq!(t.entries(), 84);
-    assert!(t.read_counts("Electron", 0..84).unwrap().iter().all(|&c| c == 0));
+    assert!(
+        t.read_counts("Electron", 0..84)
+            .unwrap()
+            .iter()
+            .all(|&c| c == 0)
+    );
     let pt = t.read_f64("Electron.PT", 0..84).unwrap();
     assert!(pt.values.is_empty() && pt.offsets == vec![0; 85]);
 
@@ -168,9 +204,19 @@ fn a_tree_where_no_event_has_an_electron_reads_and_selects_nothing() {
         .map(|(i, _)| i)
         .collect();
     assert_eq!(kept.len(), 84);
-    for name in ["Event.Number", "Jet.PT", "Jet.Phi", "Muon.PT", "MissingET.MET"] {
+    for name in [
+        "Event.Number",
+        "Jet.PT",
+        "Jet.Phi",
+        "Muon.PT",
+        "MissingET.MET",
+    ] {
         let all = orig.read_f64(name, 0..200).unwrap();
-        assert_eq!(rows(&t.read_f64(name, 0..84).unwrap()), pick(&all, &kept), "{name}");
+        assert_eq!(
+            rows(&t.read_f64(name, 0..84).unwrap()),
+            pick(&all, &kept),
+            "{name}"
+        );
     }
 
     let dir = tempfile::tempdir().unwrap();
@@ -205,7 +251,10 @@ fn other_delphes_cards_collection_names_select_the_same_events() {
     let renamed = [
         ("electron = \"Electron\"", "electron = \"ElectronMedium\""),
         ("jet = \"Jet\"", "jet = \"JetPUPPI\""),
-        ("missing_et = \"MissingET\"", "missing_et = \"PuppiMissingET\""),
+        (
+            "missing_et = \"MissingET\"",
+            "missing_et = \"PuppiMissingET\"",
+        ),
     ];
     let puppi = dir.path().join("puppi");
     std::fs::create_dir(&puppi).unwrap();
@@ -266,4 +315,51 @@ fn line_with<'a>(text: &'a str, what: &str) -> &'a str {
         .find(|l| l.contains(what))
         .unwrap_or_else(|| panic!("no line with {what:?} in:\n{text}"))
         .trim()
+}
+
+#[test]
+fn a_corrupted_basket_of_any_algorithm_is_an_error_naming_the_branch() {
+    let dir = tempfile::tempdir().unwrap();
+    for alg in ALGORITHMS {
+        let full = std::fs::read(hostile(&format!("zee200_{alg}.root"))).unwrap();
+        // The basket's key holds its class, branch and tree names, then the
+        // 19-byte TBasket header, then the compressed block.
+        let needle = b"\x07TBasket\x0bElectron.PT\x07Delphes";
+        let at = full
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap_or_else(|| panic!("{alg}: no Electron.PT basket"));
+        let block = at + needle.len() + 19;
+        let csize = usize::from(full[block + 3])
+            | usize::from(full[block + 4]) << 8
+            | usize::from(full[block + 5]) << 16;
+        // zlib (adler32), LZ4 (xxhash64) and xz (CRC) check their data, so
+        // bytes changed in the middle are caught. ROOT writes ZSTD frames
+        // without the optional checksum (frame header bit 2), so only a
+        // change that breaks decoding can be caught there: its frame header.
+        let at = if alg == "zstd" {
+            let frame = &full[block + 9..];
+            assert_eq!(&frame[..4], &[0x28, 0xb5, 0x2f, 0xfd], "zstd magic");
+            assert_eq!(frame[4] & 0b100, 0, "ROOT's zstd frames carry no checksum");
+            block + 9
+        } else {
+            block + 9 + csize / 2
+        };
+        let mut bad = full.clone();
+        for b in &mut bad[at..at + 4] {
+            *b ^= 0x5A;
+        }
+        let p = dir.path().join(format!("corrupt_{alg}.root"));
+        std::fs::write(&p, &bad).unwrap();
+        let t = tree(&p, "Delphes");
+        let err = t.read_f64("Electron.PT", 0..200).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("corrupt_{alg}.root"))
+                && err.contains("Electron.PT")
+                && err.contains("entries 0..200"),
+            "{alg}: {err}"
+        );
+        // Other branches still read.
+        assert_eq!(t.read_f64("Jet.PT", 0..200).unwrap().len(), 200, "{alg}");
+    }
 }

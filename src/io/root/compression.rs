@@ -4,6 +4,10 @@
 //! 8-byte xxhash64 checksum before the payload, `ZS` zstd, `CS` the old ROOT
 //! algorithm, which is refused), 1 method byte, 3-byte little-endian
 //! compressed size and 3-byte little-endian uncompressed size.
+//!
+//! zlib (adler32), LZ4 (xxhash64) and xz (CRC) data carry checksums, all
+//! verified. ROOT writes ZSTD frames without their optional checksum, so a
+//! corrupted ZSTD block that still decodes cannot be detected.
 
 use std::io::{Read, Write};
 
@@ -60,12 +64,17 @@ pub(crate) fn decompress(src: &[u8], objlen: usize) -> PResult<Vec<u8>> {
                     .map_err(|e| format!("xz block {block}: {e}"))?;
             }
             b"L4" => {
-                let data = payload
-                    .get(8..)
+                // An 8-byte big-endian xxhash64 of the LZ4 data comes first.
+                let (sum, data) = payload
+                    .split_first_chunk::<8>()
                     .ok_or_else(|| format!("lz4 block {block} is shorter than its checksum"))?;
-                // The 8 bytes before the data are an xxhash64 checksum; no
-                // xxhash implementation is among our dependencies, so it is not
-                // verified (lz4 decoding itself is bounds-checked).
+                let want = u64::from_be_bytes(*sum);
+                let got = xxhash_rust::xxh64::xxh64(data, 0);
+                if got != want {
+                    return Err(format!(
+                        "lz4 block {block}: checksum mismatch (stored {want:016x}, computed {got:016x}): the data are corrupted"
+                    ));
+                }
                 let v = lz4_flex::block::decompress(data, usize_)
                     .map_err(|e| format!("lz4 block {block}: {e}"))?;
                 out.extend_from_slice(&v);
@@ -156,9 +165,15 @@ mod tests {
     #[test]
     fn lz4_zstd_xz() {
         let d = data(4000);
-        let mut p = vec![0u8; 8];
-        p.extend(lz4_flex::block::compress(&d));
+        let c = lz4_flex::block::compress(&d);
+        let mut p = xxhash_rust::xxh64::xxh64(&c, 0).to_be_bytes().to_vec();
+        p.extend(&c);
         assert_eq!(decompress(&block(b"L4", &p, 4000), 4000).unwrap(), d);
+        // A changed byte that still decodes is caught by the checksum.
+        let mut bad = p.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        let e = decompress(&block(b"L4", &bad, 4000), 4000).unwrap_err();
+        assert!(e.contains("checksum"), "{e}");
         let z = zstd::bulk::compress(&d, 3).unwrap();
         assert_eq!(decompress(&block(b"ZS", &z, 4000), 4000).unwrap(), d);
         let mut x = Vec::new();
