@@ -1,7 +1,8 @@
 //! The `otus` command: parses the command line, resolves the card and calls
 //! one library function per subcommand. Data goes to stdout, logs and
-//! progress to stderr. Exit status: 0 success, 1 an error (printed on
-//! stderr with the file and place), 2 a usage error.
+//! progress to stderr. Exit status: 0 success, 1 bad input or usage (the
+//! message on stderr names the file and place, or the flag), 2 an internal
+//! error (a panic: a bug in otus), 130 a training interrupted by Ctrl-C.
 
 mod cli;
 
@@ -24,24 +25,86 @@ use otus::train::{EpochRecord, Observer, SavedModel, TrainOptions, Which};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Exit status of bad input or usage.
+const EXIT_INPUT: u8 = 1;
+/// Exit status of an internal error (a panic).
+const EXIT_INTERNAL: u8 = 2;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging(cli.verbose, cli.quiet);
-    let result = match cli.command {
-        Command::Run(args) => run(args),
-        Command::Card(args) => card(args),
-        Command::Ingest(args) => ingest(args),
-        Command::Inspect(args) => inspect(args),
-        Command::Train(args) => train(args),
-        Command::Simulate(args) => map(args, Space::Parton),
-        Command::Unfold(args) => map(args, Space::Detector),
-        Command::Evaluate(args) => evaluate(args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
         Err(e) => {
+            // Help and version go to stdout with status 0; a command line
+            // the parser refuses is a usage error (clap's own status is 2,
+            // which we keep for internal errors).
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(EXIT_INPUT),
+            };
+        }
+    };
+    init_logging(cli.verbose, cli.quiet);
+    std::panic::set_hook(Box::new(report_panic));
+    // A panic unwinds to here, so the temporary files of unfinished outputs
+    // are removed on the way.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if std::env::var_os("OTUS_TEST_INTERNAL_ERROR").is_some() {
+            panic!("OTUS_TEST_INTERNAL_ERROR is set (a test of the internal-error path)");
+        }
+        match cli.command {
+            Command::Run(args) => run(args),
+            Command::Card(args) => card(args),
+            Command::Ingest(args) => ingest(args),
+            Command::Inspect(args) => inspect(args),
+            Command::Train(args) => train(args),
+            Command::Simulate(args) => map(args, Space::Parton),
+            Command::Unfold(args) => map(args, Space::Detector),
+            Command::Evaluate(args) => evaluate(args),
+        }
+    }));
+    match result {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
             eprintln!("error: {e}");
-            ExitCode::from(1)
+            ExitCode::from(EXIT_INPUT)
+        }
+        Err(_) => ExitCode::from(EXIT_INTERNAL),
+    }
+}
+
+/// The panic hook: says that this is a bug and how to report it, with a
+/// backtrace when `RUST_BACKTRACE` asks for one.
+fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let message = info
+        .payload()
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into());
+    let place = info
+        .location()
+        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    let thread = std::thread::current();
+    let backtrace = std::backtrace::Backtrace::capture();
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "internal error: otus {} panicked in thread {:?}{place}: {message}\n\
+         This is a bug in otus, not in your input; please report it with the command line \
+         and the card. Exit status {EXIT_INTERNAL}.",
+        env!("CARGO_PKG_VERSION"),
+        thread.name().unwrap_or("unnamed"),
+    );
+    match backtrace.status() {
+        std::backtrace::BacktraceStatus::Captured => {
+            let _ = writeln!(err, "backtrace:\n{backtrace}");
+        }
+        _ => {
+            let _ = writeln!(err, "Run with RUST_BACKTRACE=1 to add a backtrace.");
         }
     }
 }

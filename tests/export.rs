@@ -377,3 +377,104 @@ fn bad_outputs_are_refused_before_any_file_is_written() {
     );
     let _ = &t.dir;
 }
+
+/// Every output of ingest, simulate and unfold, into a full disk and into a
+/// read-only folder: status 1, an error naming the file and the system's
+/// reason, and no file left behind (not even an empty or partial one).
+#[test]
+fn a_full_disk_or_a_read_only_folder_fails_every_output_cleanly() {
+    use common::{Sandbox, otus_in_sandbox};
+    let t = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let o = |name: &str| out.join(name).to_str().unwrap().to_string();
+    let (lhe, root) = (fixture("zee_0.lhe.gz"), fixture("zee_0.root"));
+    let model = s(&t.model);
+    let cases: Vec<(String, Vec<String>)> = vec![
+        (
+            o("ingest/events.parquet"),
+            vec![
+                "ingest".into(),
+                s(&t.card).into(),
+                "--out".into(),
+                o("ingest"),
+            ],
+        ),
+        (
+            o("sim.root"),
+            vec![
+                "simulate".into(),
+                "--model".into(),
+                model.into(),
+                s(&lhe).into(),
+                "-o".into(),
+                o("sim.root"),
+            ],
+        ),
+        (
+            o("sim.parquet"),
+            vec![
+                "simulate".into(),
+                "--model".into(),
+                model.into(),
+                s(&lhe).into(),
+                "-o".into(),
+                o("sim.parquet"),
+            ],
+        ),
+        (
+            o("unf.lhe.gz"),
+            vec![
+                "unfold".into(),
+                "--model".into(),
+                model.into(),
+                s(&root).into(),
+                "-o".into(),
+                o("unf.lhe.gz"),
+            ],
+        ),
+        (
+            o("unf.root"),
+            vec![
+                "unfold".into(),
+                "--model".into(),
+                model.into(),
+                s(&root).into(),
+                "-o".into(),
+                o("unf.root"),
+            ],
+        ),
+    ];
+    for sandbox in [Sandbox::Full, Sandbox::ReadOnly] {
+        for (path, args) in &cases {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let Some((output, files)) = otus_in_sandbox(sandbox, &out, &args, None) else {
+                eprintln!("mount namespaces are not allowed here: skipping {sandbox:?}");
+                return;
+            };
+            let err = stderr(&output);
+            assert_eq!(output.status.code(), Some(1), "{sandbox:?} {path}: {err}");
+            let reason = match sandbox {
+                Sandbox::Full => "No space left on device",
+                Sandbox::ReadOnly => "Read-only file system",
+            };
+            let last = err
+                .lines()
+                .rfind(|l| l.starts_with("error:"))
+                .unwrap_or_default();
+            assert!(last.contains(reason), "{sandbox:?} {path}: {err}");
+            // The error names the output (or, read-only, the folder it
+            // could not create).
+            let named = if path.contains("ingest") {
+                o("ingest")
+            } else {
+                path.clone()
+            };
+            assert!(last.contains(&named), "{sandbox:?} {path}: {err}");
+            assert!(!last.contains("Os {"), "no debug formatting: {last}");
+            let left: Vec<&String> = files.iter().filter(|f| !f.ends_with("ingest")).collect();
+            assert!(left.is_empty(), "{sandbox:?} {path}: left {left:?}");
+        }
+    }
+}

@@ -117,3 +117,89 @@ fn sigkill_during_training_resumes_from_a_complete_checkpoint() {
         }
     }
 }
+
+/// The disk fills while training runs (a 16 MiB tmpfs in a private mount
+/// namespace, filled by another process after the first checkpoint): the
+/// training stops with status 1 and the system's message naming the file,
+/// and after space is freed `--resume` continues from the last complete
+/// checkpoint to the losses of an uninterrupted run.
+#[test]
+fn a_disk_that_fills_during_training_keeps_a_checkpoint_that_resumes() {
+    let allowed = Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=4k otus-probe /mnt",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !allowed {
+        eprintln!("mount namespaces are not allowed here: skipping");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let card = card(dir.path());
+    let ingested = dir.path().join("ingest");
+    let o = ingest(&card, &ingested);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let frames = ingested.join("events.parquet");
+    let (card, frames) = (card.to_str().unwrap(), frames.to_str().unwrap());
+    let whole = dir.path().join("whole");
+    let o = otus(&train_args(card, frames, whole.to_str().unwrap()));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let disk = dir.path().join("disk");
+    let kept = dir.path().join("kept");
+    std::fs::create_dir_all(&disk).unwrap();
+    std::fs::create_dir_all(&kept).unwrap();
+    let script = r#"
+        disk=$1 kept=$2; shift 2
+        mount -t tmpfs -o size=16m otus-test "$disk" || exit 97
+        "$@" 2> "$kept.stderr" & pid=$!
+        while [ ! -e "$disk/model/checkpoint/state.json" ]; do sleep 0.005; done
+        dd if=/dev/zero of="$disk/filler" bs=64k 2>/dev/null
+        wait $pid; rc=$?
+        rm "$disk/filler"
+        cp -a "$disk/model/." "$kept/"
+        exit $rc
+    "#;
+    let model = disk.join("model");
+    let o = Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(&disk)
+        .arg(&kept)
+        .arg(env!("CARGO_BIN_EXE_otus"))
+        .args(train_args(card, frames, model.to_str().unwrap()))
+        .output()
+        .unwrap();
+    let err = std::fs::read_to_string(dir.path().join("kept.stderr")).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let last = err.lines().rfind(|l| l.starts_with("error:")).unwrap();
+    assert!(
+        last.contains("No space left on device") && last.contains(model.to_str().unwrap()),
+        "{err}"
+    );
+    let before = log_epochs(&kept).len();
+    eprintln!("after {before} epochs: {last}");
+    assert!(
+        before < 100,
+        "the disk filled before the run ended ({before} epochs)"
+    );
+
+    let mut args = train_args(card, frames, kept.to_str().unwrap());
+    args.push("--resume");
+    let o = otus(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got = log_epochs(&kept);
+    let want = log_epochs(&whole);
+    assert_eq!(got.len(), 100);
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        for key in ["loss", "val_sw_x", "val_sw_z"] {
+            assert_eq!(g[key], w[key], "epoch {i} {key}");
+        }
+    }
+    for leftover in ["checkpoint.new", "checkpoint.old", ".writing"] {
+        assert!(!kept.join(leftover).exists(), "{leftover} left behind");
+    }
+}

@@ -257,11 +257,11 @@ fn write_part(
     let tree_name = tree.to_string();
     // oxyroot signals some failures by panicking; they become errors here.
     let outcome = catch_unwind(AssertUnwindSafe(move || -> Result<(), String> {
-        let mut file = oxyroot::RootFile::create(&tmp_path).map_err(|e| e.to_string())?;
+        let mut file = oxyroot::RootFile::create(&tmp_path).map_err(oxyroot_message)?;
         let mut t = oxyroot::WriterTree::new(&tree_name);
         columns.add_to(&mut t);
-        t.write(&mut file).map_err(|e| e.to_string())?;
-        file.close().map_err(|e| e.to_string())?;
+        t.write(&mut file).map_err(oxyroot_message)?;
+        file.close().map_err(oxyroot_message)?;
         drop(file); // flushes the buffered writer: only now is the file complete
         Ok(())
     }));
@@ -289,6 +289,24 @@ fn write_part(
 }
 
 /// Reads a written part back: its size, entry count and last event number.
+/// An oxyroot error in words. oxyroot 0.1.25 displays its errors in their
+/// `Debug` form (`IO/Root Error: Io(Os { code: 28, kind: StorageFull, .. })`)
+/// and keeps their type private, so an operating-system error, the kind a
+/// user acts on (a full disk, a read-only folder), is recovered from that
+/// text and given as the system's message; other errors keep oxyroot's text.
+fn oxyroot_message(e: impl std::fmt::Display) -> String {
+    let text = e.to_string();
+    let code = text
+        .split("Os { code: ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|c| c.trim().parse::<i32>().ok());
+    match code {
+        Some(code) => std::io::Error::from_raw_os_error(code).to_string(),
+        None => text,
+    }
+}
+
 fn verify(
     tmp: &tempfile::NamedTempFile,
     target: &Path,
@@ -400,6 +418,19 @@ impl Columns {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn oxyroot_os_errors_are_put_in_words() {
+        let io = std::io::Error::from_raw_os_error(28);
+        let debug = format!("IO/Root Error: Io({io:?})");
+        assert!(debug.contains("Os { code: 28"), "{debug}");
+        assert_eq!(
+            super::oxyroot_message(&debug),
+            "No space left on device (os error 28)"
+        );
+        let other = "IO/Root Error: KeyNotInFile { key: \"t\" }";
+        assert_eq!(super::oxyroot_message(other), other);
+    }
+
     use super::*;
 
     #[test]

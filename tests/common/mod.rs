@@ -61,3 +61,73 @@ pub fn zee_0_only(text: &str) -> String {
     kept.push('\n');
     kept
 }
+
+/// How [`otus_in_sandbox`] makes a folder unusable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sandbox {
+    /// A filesystem of 64 KiB that fills up (`ENOSPC`).
+    Full,
+    /// A read-only filesystem (`EROFS`).
+    ReadOnly,
+}
+
+/// Runs `otus args` with `dir` covered by a fresh tmpfs, full or read-only,
+/// in a private mount namespace (`unshare -m`), so the rest of the system
+/// sees nothing. Returns the output and the files left in `dir` as the
+/// process saw them (relative paths, sorted); with `keep`, the folder's
+/// content is copied there afterwards. `None` where mount namespaces are
+/// not allowed (a non-root user, a container without `CAP_SYS_ADMIN`).
+pub fn otus_in_sandbox(
+    sandbox: Sandbox,
+    dir: &Path,
+    args: &[&str],
+    keep: Option<&Path>,
+) -> Option<(Output, Vec<String>)> {
+    let allowed = Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=4k otus-probe /mnt",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !allowed {
+        return None;
+    }
+    let options = match sandbox {
+        Sandbox::Full => "size=64k",
+        Sandbox::ReadOnly => "ro,size=64k",
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let listing = scratch.path().join("listing");
+    let keep = keep
+        .map(|k| k.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let script = r#"
+        dir=$1 options=$2 listing=$3 keep=$4; shift 4
+        mount -t tmpfs -o "$options" otus-test "$dir" || exit 97
+        "$@"; rc=$?
+        (cd "$dir" && find . -mindepth 1 | sort) > "$listing"
+        [ -n "$keep" ] && cp -a "$dir/." "$keep/"
+        exit $rc
+    "#;
+    let o = Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(dir)
+        .arg(options)
+        .arg(&listing)
+        .arg(&keep)
+        .arg(env!("CARGO_BIN_EXE_otus"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("unshare runs");
+    assert_ne!(o.status.code(), Some(97), "mount failed: {}", stderr(&o));
+    let files = std::fs::read_to_string(&listing)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.trim_start_matches("./").to_string())
+        .collect();
+    Some((o, files))
+}
