@@ -14,6 +14,7 @@ compared with an ingest of the original.
 | `zee200_zero_entries.root` | the tree with its branches and no entry |
 | `zee200_no_electrons.root` | the 84 events with no electron: every `Electron` basket holds only counts |
 | `zee200_puppi.root` | the 200 events with `Jet`, `Electron` and `MissingET` renamed `JetPUPPI`, `ElectronMedium` and `PuppiMissingET`, as in Delphes' CMS Phase-2 card |
+| `export_short_draw.root` | tree `otus` shaped like an otus export, but `Event_Draw` is an array that is empty in every odd entry (10 entries, 5 values) |
 | `big_basket_{zlib,lz4,zstd,lzma}.root` | tree `big`: `n` (int) and `x[n]` (float), 100 entries of 50,000 values in one 20 MB basket, which ROOT compresses as two blocks (a block holds at most 16 MiB) |
 
 `x[i]` of entry `e` is `(e * 50000 + i) % 1000 * 0.5`, so a test can check
@@ -85,6 +86,29 @@ def big_basket(out):
     assert bx.GetTotBytes() > 16 << 20, bx.GetTotBytes()
 
 
+def short_draw(out):
+    number = array.array("q", [0])
+    n = array.array("i", [0])
+    draw = array.array("q", [0])
+    weight = array.array("d", [1.0])
+    p4 = {q: array.array("f", [0.0]) for q in ("Px", "Py", "Pz", "E")}
+    t = ROOT.TTree("otus", "an otus export with a short Event_Draw")
+    t.Branch("Event_Number", number, "Event_Number/L")
+    t.Branch("n", n, "n/I")
+    t.Branch("Event_Draw", draw, "Event_Draw[n]/L")
+    t.Branch("Event_Weight", weight, "Event_Weight/D")
+    for q, buf in p4.items():
+        t.Branch(f"em_{q}", buf, f"em_{q}/F")
+    for e in range(10):
+        number[0] = e
+        n[0] = 1 - e % 2
+        draw[0] = 0
+        for i, buf in enumerate(p4.values()):
+            buf[0] = 10.0 * e + i
+        t.Fill()
+    t.Write()
+
+
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "fixtures", "hostile")
     os.makedirs(outdir, exist_ok=True)
@@ -115,6 +139,8 @@ def main():
 
     # The big basket at the highest level of each algorithm, to keep the
     # committed files small (zlib at level 1 leaves 7.7 MB).
+    write(p("export_short_draw.root"), 101, short_draw)
+
     for alg, setting in ALGORITHMS.items():
         write(p(f"big_basket_{alg}.root"), setting // 100 * 100 + 9, big_basket)
 

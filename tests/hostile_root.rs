@@ -363,3 +363,20 @@ fn a_corrupted_basket_of_any_algorithm_is_an_error_naming_the_branch() {
         assert_eq!(t.read_f64("Jet.PT", 0..200).unwrap().len(), 200, "{alg}");
     }
 }
+
+#[test]
+fn an_export_whose_event_draw_is_short_is_an_error_naming_the_branch() {
+    // `Event_Draw[n]` holds a value in even entries only: 5 values for 10
+    // entries, which would misalign every draw index after the first gap.
+    let path = hostile("export_short_draw.root");
+    assert!(otus::io::otus::is_export(&path, "otus", "Delphes"));
+    let err = otus::io::otus::read(&path, "otus", &["em".to_string()])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("export_short_draw.root")
+            && err.contains("branch Event_Draw")
+            && err.contains("5 values for 10 entries of Event_Number"),
+        "{err}"
+    );
+}
