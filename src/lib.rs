@@ -42,6 +42,33 @@ pub mod starter;
 pub mod study;
 pub mod train;
 
+thread_local! {
+    static CATCHING_PANIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` and turns a panic in it into `Err(message)`, for dependencies
+/// that report some failures by panicking (oxyroot). While `f` runs,
+/// [`panic_is_caught`] is true on this thread.
+pub(crate) fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    let before = CATCHING_PANIC.with(|c| c.replace(true));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CATCHING_PANIC.with(|c| c.set(before));
+    outcome.map_err(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "(no message)".into())
+    })
+}
+
+/// Whether a panic on this thread now happens inside the library's own
+/// [`catch_panic`], which turns it into an error: a panic hook should then
+/// stay quiet, since the panic is not a bug that ends the program.
+pub fn panic_is_caught() -> bool {
+    CATCHING_PANIC.with(|c| c.get())
+}
+
 /// Any error of the library; every variant names the file involved.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -91,4 +118,17 @@ pub struct NoProgress;
 impl Progress for NoProgress {
     fn start(&self, _: &str, _: u64) {}
     fn advance(&self, _: u64) {}
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn caught_panics_become_errors_and_are_flagged_only_inside() {
+        assert!(!super::panic_is_caught());
+        let inside = super::catch_panic(super::panic_is_caught);
+        assert_eq!(inside, Ok(true));
+        let err = super::catch_panic(|| -> u8 { panic!("oxyroot says no") });
+        assert_eq!(err, Err("oxyroot says no".to_string()));
+        assert!(!super::panic_is_caught(), "the flag is reset after a panic");
+    }
 }

@@ -78,6 +78,10 @@ fn main() -> ExitCode {
 /// The panic hook: says that this is a bug and how to report it, with a
 /// backtrace when `RUST_BACKTRACE` asks for one.
 fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
+    if otus::panic_is_caught() {
+        log::debug!("a dependency panicked; otus turns it into an error: {info}");
+        return;
+    }
     let message = info
         .payload()
         .downcast_ref::<&str>()

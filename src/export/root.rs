@@ -41,7 +41,6 @@
 //! looks complete.
 
 use std::ops::Range;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use super::{ExportError, ExportObject, Exported, folder_of};
@@ -256,7 +255,7 @@ fn write_part(
     let columns = Columns::of(events, range.clone());
     let tree_name = tree.to_string();
     // oxyroot signals some failures by panicking; they become errors here.
-    let outcome = catch_unwind(AssertUnwindSafe(move || -> Result<(), String> {
+    let outcome = crate::catch_panic(move || -> Result<(), String> {
         let mut file = oxyroot::RootFile::create(&tmp_path).map_err(oxyroot_message)?;
         let mut t = oxyroot::WriterTree::new(&tree_name);
         columns.add_to(&mut t);
@@ -264,18 +263,11 @@ fn write_part(
         file.close().map_err(oxyroot_message)?;
         drop(file); // flushes the buffered writer: only now is the file complete
         Ok(())
-    }));
+    });
     match outcome {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(root(e)),
-        Err(panic) => {
-            let what = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            return Err(root(format!("the writer (oxyroot) panicked: {what}")));
-        }
+        Err(what) => return Err(root(format!("the writer (oxyroot) panicked: {what}"))),
     }
     tmp.as_file().sync_all().map_err(io)?;
     #[cfg(unix)]
@@ -288,7 +280,6 @@ fn write_part(
     Ok(tmp)
 }
 
-/// Reads a written part back: its size, entry count and last event number.
 /// An oxyroot error in words. oxyroot 0.1.25 displays its errors in their
 /// `Debug` form (`IO/Root Error: Io(Os { code: 28, kind: StorageFull, .. })`)
 /// and keeps their type private, so an operating-system error, the kind a
@@ -307,6 +298,7 @@ fn oxyroot_message(e: impl std::fmt::Display) -> String {
     }
 }
 
+/// Reads a written part back: its size, entry count and last event number.
 fn verify(
     tmp: &tempfile::NamedTempFile,
     target: &Path,
