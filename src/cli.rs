@@ -57,7 +57,7 @@ pub struct RunArgs {
     /// Run folder; default: a new `<output>/<UTC time>` folder (the card's
     /// `output`, default `out/<name>`), taking unchanged stages from the
     /// newest earlier one. An existing run folder is updated in place.
-    #[arg(short, long)]
+    #[arg(short, long, visible_alias = "output")]
     pub out: Option<PathBuf>,
     /// Run every stage, even those whose settings and inputs are unchanged.
     #[arg(long)]
@@ -95,7 +95,7 @@ pub struct CardInitArgs {
     pub study: StudyArg,
     /// The card file to write; default `zee.toml` or `ttbar.toml`; `-` for
     /// stdout.
-    #[arg(short, long)]
+    #[arg(short, long, visible_alias = "out")]
     pub output: Option<PathBuf>,
     /// Overwrite an existing file.
     #[arg(long)]
@@ -111,7 +111,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub frames: Option<PathBuf>,
     /// Model folder; default: `model` in the card's output folder.
-    #[arg(short, long)]
+    #[arg(short, long, visible_alias = "output")]
     pub out: Option<PathBuf>,
     /// Training profile (stage list) of the card: `default`, `paper`, or
     /// one the card defines.
@@ -135,7 +135,7 @@ pub struct MapArgs {
     /// Output file; its extension picks the format: `.parquet` (a frame with
     /// the input and output columns), `.root` (a flat TTree, see README
     /// "Output formats") or, for `unfold`, `.lhe` / `.lhe.gz`.
-    #[arg(short, long)]
+    #[arg(short, long, visible_alias = "out")]
     pub output: PathBuf,
     /// ROOT output: the largest size of one file, in bytes, with an optional
     /// k, M or G suffix (powers of 1000); a larger output is split into
@@ -169,7 +169,7 @@ pub struct EvaluateArgs {
     #[arg(long)]
     pub frames: Option<PathBuf>,
     /// Report folder; default: `report` beside the model folder.
-    #[arg(short, long)]
+    #[arg(short, long, visible_alias = "output")]
     pub out: Option<PathBuf>,
     /// Random directions of the global sliced Wasserstein distance.
     #[arg(long, default_value_t = 1000)]
@@ -211,7 +211,7 @@ pub struct IngestArgs {
     /// The run card (TOML).
     pub card: PathBuf,
     /// Output folder; default: the card's `output`, or `out/<name>`.
-    #[arg(short, long)]
+    #[arg(short, long, visible_alias = "output")]
     pub out: Option<PathBuf>,
 }
 

@@ -118,3 +118,20 @@ fn full_and_starter_cards_differ_from_the_embedded_ones_only_in_their_inputs() {
         );
     }
 }
+
+#[test]
+fn a_starter_card_keeps_its_runs_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // `-o`, `--output` and `--out` are one option in every subcommand.
+    for (process, name, flag) in [("zee", "zee", "-o"), ("ttbar", "ttbar_semilep", "--out")] {
+        let path = dir.path().join(format!("{process}.toml"));
+        let o = common::otus(&["card", "init", process, flag, path.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", common::stderr(&o));
+        let card = RunCard::load(&path).unwrap();
+        assert_eq!(
+            card.output_dir(dir.path()),
+            dir.path().join("out").join(name),
+            "{process}"
+        );
+    }
+}
