@@ -417,26 +417,25 @@ impl RunCard {
             path: path.to_path_buf(),
             message,
         })?;
-        card.validate()
-            .and_then(|()| card.train_settings().map(drop))
-            .map_err(|message| CardError::Invalid {
-                path: path.to_path_buf(),
-                message,
-            })?;
+        card.validate().map_err(|message| CardError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
         Ok(card)
     }
 
     /// Parses card text; unknown keys get a "did you mean" hint and type
-    /// errors say what the key takes. The `[train]` table is parsed from the
-    /// text too, so its errors carry their line.
+    /// errors say what the key takes. The `[model]` and `[train]` tables are
+    /// parsed from the text too, so their errors carry their line.
     pub fn parse(text: &str) -> Result<Self, String> {
         let card: RunCard = toml::from_str(text).map_err(|e| with_hint(&e.to_string()))?;
         #[derive(Deserialize)]
-        struct TrainOnly {
-            #[allow(dead_code)]
+        #[allow(dead_code)]
+        struct Tables {
+            model: Option<crate::model::ModelSettings>,
             train: Option<crate::train::TrainSettings>,
         }
-        toml::from_str::<TrainOnly>(text).map_err(|e| with_hint(&e.to_string()))?;
+        toml::from_str::<Tables>(text).map_err(|e| with_hint(&e.to_string()))?;
         Ok(card)
     }
 
@@ -447,6 +446,21 @@ impl RunCard {
                 && s.chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         };
+        // The name becomes a folder (`out/<name>`), so it must be one plain
+        // path component.
+        let name_ok = !self.name.is_empty()
+            && !self.name.starts_with('.')
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !name_ok {
+            return Err(format!(
+                "name {:?} must be a plain folder name: letters, digits, `_`, `-` and `.`, \
+                 not starting with `.`",
+                self.name
+            ));
+        }
         if self.partons.is_empty() || self.objects.is_empty() {
             return Err("`partons` and `objects` must each list at least one entry".into());
         }
@@ -549,8 +563,67 @@ impl RunCard {
         if i.pairs.is_empty() && (i.lhe.is_none() || i.delphes.is_none()) {
             return Err("inputs: give `pairs`, or both `lhe` and `delphes` globs".into());
         }
-        self.model_settings()?;
-        self.train_settings()?;
+        if let Some([z, x]) = &e.transport {
+            let zs = crate::frames::columns(crate::frames::Space::Parton, &self.parton_names());
+            let xs = crate::frames::columns(crate::frames::Space::Detector, &self.object_names());
+            for (column, all) in [(z, &zs), (x, &xs)] {
+                if !all.contains(column) {
+                    return Err(format!(
+                        "evaluate.transport: no column {column:?}; the columns are {}",
+                        all.join(" ")
+                    ));
+                }
+            }
+        }
+        if let Some(n) = self.splits.test_last
+            && n < 2
+        {
+            return Err(format!(
+                "splits.test_last: {n} test events cannot be split into the two halves \
+                 the evaluation compares; give at least 2"
+            ));
+        }
+        // Names the model and training settings refer to, checked here so a
+        // typo is found when the card loads, not after ingest and training.
+        let model = self.model_settings()?;
+        let (partons, objects) = (self.parton_names(), self.object_names());
+        for (i, cut) in model.acceptance.iter().enumerate() {
+            for name in &cut.objects {
+                if !objects.contains(name) {
+                    return Err(format!(
+                        "model.acceptance[{i}].objects: no object {name:?} in the x space; \
+                         the objects are {}",
+                        objects.join(" ")
+                    ));
+                }
+            }
+        }
+        for key in model.masses.keys() {
+            let known = match key.split_once('_') {
+                Some(("z", stem)) => partons.iter().any(|p| p == stem),
+                Some(("x", stem)) => objects.iter().any(|o| o == stem),
+                _ => false,
+            };
+            if !known {
+                return Err(format!(
+                    "model.masses.{key}: no such object; keys are z_<parton> ({}) or \
+                     x_<object> ({})",
+                    partons.join(" "),
+                    objects.join(" ")
+                ));
+            }
+        }
+        let train = self.train_settings()?;
+        if let Some(anchor) = &train.anchor
+            && !(partons.contains(anchor) && objects.contains(anchor))
+        {
+            return Err(format!(
+                "train.anchor: {anchor:?} must name an object of both spaces (partons: {}; \
+                 objects: {})",
+                partons.join(" "),
+                objects.join(" ")
+            ));
+        }
         Ok(())
     }
 
@@ -743,7 +816,8 @@ pub fn with_hint(message: &str) -> String {
 /// serde's Rust type names in an error, in words (`expected usize` becomes
 /// `expected an integer >= 0`).
 fn plain_types(message: &str) -> String {
-    const WORDS: [(&str, &str); 10] = [
+    const WORDS: [(&str, &str); 11] = [
+        (" as i128", " (too large)"),
         ("expected usize", "expected an integer >= 0"),
         ("expected u64", "expected an integer >= 0"),
         ("expected u32", "expected an integer >= 0"),
@@ -807,6 +881,12 @@ pub const PDG_NAMES: &[(&str, i32)] = &[
 /// The PDG number of a particle name of [`PDG_NAMES`] (case-insensitive).
 pub fn pdg_from_name(name: &str) -> Result<i32, String> {
     let lower = name.trim().to_ascii_lowercase();
+    if lower.parse::<i64>().is_ok() {
+        return Err(format!(
+            "\"{name}\" is a PDG number in quotes; write it without them (pdg = {})",
+            name.trim()
+        ));
+    }
     if let Some(&(_, code)) = PDG_NAMES.iter().find(|(n, _)| *n == lower) {
         return Ok(code);
     }
@@ -925,6 +1005,12 @@ charge = -1
         assert!(err.contains("unknown particle name \"electrn\""), "{err}");
         assert!(err.contains("did you mean \"electron\""), "{err}");
         assert!(err.contains("e- e+ ve ve~"), "lists the names: {err}");
+        let text = MINIMAL.replace("pdg = 11", "pdg = \"11\"");
+        let err = RunCard::parse(&text).unwrap_err();
+        assert!(err.contains("a PDG number in quotes"), "{err}");
+        let text = MINIMAL.replace("name = \"t\"", "name = \"t\"\nseed = 99999999999999999999");
+        let err = RunCard::parse(&text).unwrap_err();
+        assert!(!err.contains("i128") && err.contains("too large"), "{err}");
         for bad in ["0", "11.5", "99999999999", "[11]"] {
             let text = MINIMAL.replace("pdg = 11", &format!("pdg = {bad}"));
             let err = RunCard::parse(&text).unwrap_err();
@@ -960,6 +1046,12 @@ charge = -1
             "{err}"
         );
         assert!(err.contains("expected an integer >= 0"), "{err}");
+        let text = format!("{MINIMAL}[model]\ncore = \"MLP\"\n");
+        let err = RunCard::parse(&text).unwrap_err();
+        assert!(
+            err.contains("line 13") && err.contains("core = \"MLP\""),
+            "{err}"
+        );
         let text = format!("{MINIMAL}[train]\nprofil = \"paper\"\n");
         let err = RunCard::parse(&text).unwrap_err();
         assert!(
@@ -978,5 +1070,44 @@ charge = -1
             "{err}"
         );
         assert!(err.contains("outside 2..=10000000"), "{err}");
+    }
+
+    #[test]
+    fn names_the_settings_refer_to_are_checked_when_the_card_loads() {
+        let check = |extra: &str, want: &str| {
+            let card = RunCard::parse(&format!("{MINIMAL}{extra}")).unwrap();
+            let err = card.validate().unwrap_err();
+            assert!(err.contains(want), "{extra}: {err}");
+        };
+        check(
+            "[evaluate]\ntransport = [\"z_nope\", \"x_em_e\"]\n",
+            "no column \"z_nope\"; the columns are z_em_px z_em_py z_em_pz z_em_e",
+        );
+        check(
+            "[splits]\ntest_last = 1\n",
+            "splits.test_last: 1 test events",
+        );
+        for bad in ["../../escape", "", ".hidden", "a/b"] {
+            let text = MINIMAL.replace("name = \"t\"", &format!("name = {bad:?}"));
+            let err = RunCard::parse(&text).unwrap().validate().unwrap_err();
+            assert!(err.contains("must be a plain folder name"), "{bad}: {err}");
+        }
+        check(
+            "[[model.acceptance]]\nobjects = [\"e+\"]\npt_min = 10.0\n",
+            "model.acceptance[0].objects: no object \"e+\" in the x space; the objects are em",
+        );
+        check(
+            "[model]\nmasses = { x_nope = 1.0 }\n",
+            "model.masses.x_nope: no such object",
+        );
+        check(
+            "[train]\nanchor = \"e-\"\n",
+            "train.anchor: \"e-\" must name an object",
+        );
+        let ok = "[evaluate]\ntransport = [\"z_em_e\", \"x_em_e\"]\n[train]\nanchor = \"em\"\n";
+        RunCard::parse(&format!("{MINIMAL}{ok}"))
+            .unwrap()
+            .validate()
+            .unwrap();
     }
 }

@@ -793,14 +793,29 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), Error> {
 }
 
 /// Recreates `from` at `to` with hard links (copies where linking fails,
-/// e.g. across file systems).
+/// e.g. across file systems). The tree is built under a hidden name beside
+/// `to` (`.NAME.part`) and renamed into place, so a copy that fails (a full
+/// disk) or is killed leaves nothing that looks complete.
 fn link_tree(from: &Path, to: &Path) -> Result<(), Error> {
+    let name = to
+        .file_name()
+        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = to.with_file_name(format!(".{name}.part"));
+    remove_path(&tmp)?;
+    if let Err(e) = link_into(from, &tmp) {
+        let _ = remove_path(&tmp);
+        return Err(e);
+    }
     remove_path(to)?;
+    std::fs::rename(&tmp, to).map_err(io(to))
+}
+
+fn link_into(from: &Path, to: &Path) -> Result<(), Error> {
     if from.is_dir() {
         std::fs::create_dir_all(to).map_err(io(to))?;
         for entry in std::fs::read_dir(from).map_err(io(from))? {
             let entry = entry.map_err(io(from))?;
-            link_tree(&entry.path(), &to.join(entry.file_name()))?;
+            link_into(&entry.path(), &to.join(entry.file_name()))?;
         }
         return Ok(());
     }

@@ -8,7 +8,7 @@ use std::f64::consts::{PI, TAU};
 use std::path::Path;
 
 use otus::evaluate::plots::{self, HistogramFigure, Series, SeriesKind, TransportFigure};
-use otus::evaluate::protocol::{EvaluationSettings, ModelOutputs, split_halves};
+use otus::evaluate::protocol::{EvaluationSettings, Halves, ModelOutputs, split_halves};
 use otus::evaluate::report::{ReportSettings, write_report};
 use otus::evaluate::{Sample, Unit};
 use quick_xml::Reader;
@@ -77,11 +77,8 @@ fn sample(space: &str, events: &[[f64; 8]]) -> Sample {
     Sample::new(columns, events.iter().flatten().copied().collect()).unwrap()
 }
 
-fn demo(
-    events: usize,
-    dir: &Path,
-    slices: usize,
-) -> (otus::evaluate::protocol::Evaluation, Vec<String>) {
+/// Synthetic halves and a stand-in model's outputs for `events` per half.
+fn inputs(events: usize) -> (Halves, ModelOutputs) {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let z = parton_events(2 * events, &mut rng);
     let x = smear(&z, 1.0, 0.03, &mut rng);
@@ -110,17 +107,65 @@ fn demo(
             )
         },
     );
+    (halves, outputs)
+}
 
-    let settings = ReportSettings {
+fn settings(slices: usize) -> ReportSettings {
+    ReportSettings {
         evaluation: EvaluationSettings {
             process: "pp -> Z -> e+ e- (synthetic)".into(),
             slices,
             ..Default::default()
         },
         ..Default::default()
-    };
-    let (evaluation, figures) = write_report(dir, &halves, &outputs, &settings).unwrap();
+    }
+}
+
+fn demo(
+    events: usize,
+    dir: &Path,
+    slices: usize,
+) -> (otus::evaluate::protocol::Evaluation, Vec<String>) {
+    let (halves, outputs) = inputs(events);
+    let (evaluation, figures) = write_report(dir, &halves, &outputs, &settings(slices)).unwrap();
     (evaluation, figures.into_iter().map(|f| f.file).collect())
+}
+
+/// Every file of `dir` with its bytes, sorted by name.
+fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_report_that_fails_leaves_the_earlier_one_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let (halves, outputs) = inputs(300);
+    write_report(dir.path(), &halves, &outputs, &settings(20)).unwrap();
+    let before = contents(dir.path());
+    assert!(before.len() > 30);
+    // A transport column that does not exist is found after the metrics
+    // and histograms are computed, but before anything is written.
+    let mut bad = settings(20);
+    bad.bins = 17; // would change every histogram if written
+    bad.transport = Some(("z_nope".into(), "x_ep_e".into()));
+    let err = write_report(dir.path(), &halves, &outputs, &bad).unwrap_err();
+    assert!(err.to_string().contains("z_nope"), "{err}");
+    assert_eq!(
+        contents(dir.path()),
+        before,
+        "the earlier report is untouched"
+    );
 }
 
 /// Parses `svg` as XML and returns the start tags' names with attributes.

@@ -275,3 +275,48 @@ fn card_init_writes_a_card_that_loads_and_refuses_to_overwrite() {
         otus::card::RunCard::load(&path).unwrap();
     }
 }
+
+/// `otus run --out` onto a full disk reuses the earlier run's stages by
+/// copying them (hard links cannot cross file systems): the copy fails
+/// with status 1 and leaves no stage output that looks complete.
+#[test]
+fn reusing_stages_onto_a_full_disk_leaves_nothing_that_looks_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let card = small_card(dir.path(), "2e-3", 50);
+    let text = std::fs::read_to_string(&card).unwrap();
+    std::fs::write(
+        &card,
+        text.replace("seed = 0\n", "seed = 0\noutput = \"runs\"\n"),
+    )
+    .unwrap();
+    run(&card, None);
+    let disk = dir.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let out = disk.join("run");
+    let args = [
+        "run",
+        card.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let Some((o, files)) = common::otus_in_sandbox(common::Sandbox::Full, &disk, &args, None)
+    else {
+        eprintln!("mount namespaces are not allowed here: skipping");
+        return;
+    };
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    for output in [
+        "run/events.parquet",
+        "run/model",
+        "run/report",
+        "run/export",
+    ] {
+        assert!(
+            !files.iter().any(|f| f.starts_with(output)),
+            "{output} left on the full disk: {files:?}"
+        );
+    }
+    assert!(!files.iter().any(|f| f.ends_with(".part")), "{files:?}");
+}

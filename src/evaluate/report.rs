@@ -46,48 +46,51 @@ pub struct Figure {
 
 /// Computes the metrics, draws every figure and writes the report folder
 /// (created if needed). Returns the metrics and the figures written.
+///
+/// Everything is computed before anything is written, and the files are
+/// written into a hidden folder inside `dir` and then renamed into place,
+/// so an error (a bad setting, a full disk) leaves an earlier report as it
+/// was rather than a mix of old and new files.
 pub fn write_report(
     dir: &Path,
     halves: &Halves,
     outputs: &ModelOutputs,
     settings: &ReportSettings,
 ) -> Result<(Evaluation, Vec<Figure>), EvaluateError> {
-    fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     let evaluation = evaluate(halves, outputs, &settings.evaluation)?;
 
     let mut figures = Vec::new();
-    for (name, svg, figure) in histogram_figures(halves, outputs, settings)? {
-        write_atomic(dir, &name, svg.as_bytes())?;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let drawn = histogram_figures(halves, outputs, settings)?
+        .into_iter()
+        .chain(transport_figures(halves, outputs, settings)?);
+    for (name, svg, figure) in drawn {
+        files.push((name, svg.into_bytes()));
         figures.push(figure);
     }
-    for (name, svg, figure) in transport_figures(halves, outputs, settings)? {
-        write_atomic(dir, &name, svg.as_bytes())?;
-        figures.push(figure);
-    }
-
     let markdown = to_markdown(&evaluation);
-    write_atomic(dir, "metrics.md", markdown.as_bytes())?;
     let json = serde_json::to_string_pretty(&evaluation)?;
-    write_atomic(dir, "metrics.json", json.as_bytes())?;
-    write_atomic(
-        dir,
-        "index.html",
-        index_html(&evaluation, &markdown, &figures).as_bytes(),
-    )?;
-    Ok((evaluation, figures))
-}
+    let index = index_html(&evaluation, &markdown, &figures);
+    files.push(("metrics.md".into(), markdown.into_bytes()));
+    files.push(("metrics.json".into(), json.into_bytes()));
+    files.push(("index.html".into(), index.into_bytes()));
 
-/// Writes `bytes` to `dir/name` through a temporary file and a rename
-/// ([`crate::frames::write_atomic`]).
-pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), EvaluateError> {
-    let path = dir.join(name);
-    crate::frames::write_atomic(&path, |f| std::io::Write::write_all(f, bytes)).map_err(|e| {
-        let source = match e {
-            crate::frames::FrameError::Io { source, .. } => source,
-            other => std::io::Error::other(other.to_string()),
-        };
-        io_error(&path, source)
-    })
+    fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".report.")
+        .suffix(".part")
+        .tempdir_in(dir)
+        .map_err(|e| io_error(dir, e))?;
+    for (name, bytes) in &files {
+        // An error names the report's file, not the hidden folder.
+        let staged = staging.path().join(name);
+        fs::write(&staged, bytes).map_err(|e| io_error(&dir.join(name), e))?;
+    }
+    for (name, _) in &files {
+        let to = dir.join(name);
+        fs::rename(staging.path().join(name), &to).map_err(|e| io_error(&to, e))?;
+    }
+    Ok((evaluation, figures))
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> EvaluateError {
@@ -336,17 +339,6 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn atomic_write_leaves_no_part_file() {
-        let dir = tempfile::tempdir().unwrap();
-        write_atomic(dir.path(), "a.txt", b"hello").unwrap();
-        assert_eq!(
-            fs::read_to_string(dir.path().join("a.txt")).unwrap(),
-            "hello"
-        );
-        assert!(!dir.path().join("a.txt.part").exists());
-    }
 
     #[test]
     fn html_is_escaped() {
