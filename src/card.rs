@@ -726,6 +726,12 @@ impl RunCard {
         }
         for p in &pairs {
             for f in [&p.lhe, &p.delphes] {
+                if f.is_dir() {
+                    return Err(format!(
+                        "inputs: {} is a folder; expected a file",
+                        f.display()
+                    ));
+                }
                 if !f.is_file() {
                     return Err(format!("inputs: {} does not exist", f.display()));
                 }

@@ -147,8 +147,11 @@ pub struct MapArgs {
     /// otherwise a synthesized block.
     #[arg(long, value_name = "LHE")]
     pub lhe_init: Option<PathBuf>,
-    /// Independent draws per input event (the maps are stochastic).
-    #[arg(long, default_value_t = 1)]
+    /// Independent draws per input event (the maps are stochastic), 1 to
+    /// 1000. The output is held in memory: about 350 to 550 bytes per
+    /// output event (input events x repeat).
+    #[arg(long, default_value_t = 1,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1000))]
     pub repeat: usize,
     /// Seed of the draws.
     #[arg(long, default_value_t = 0)]

@@ -84,6 +84,12 @@ pub fn inspect(path: &Path) -> Result<Inspection, Error> {
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut magic))
         .map_err(|e| Error::Other(format!("{}: {e}", path.display())))?;
+    if n == 0 {
+        return Err(Error::Other(format!(
+            "{}: the file is empty; expected an LHE or a ROOT file",
+            path.display()
+        )));
+    }
     if n == 4 && &magic == b"root" {
         return inspect_root(path).map(Inspection::Root);
     }

@@ -320,6 +320,19 @@ fn map(args: cli::MapArgs, input_space: Space) -> Result<(), Box<dyn std::error:
         )
         .into());
     }
+    if args.max_file_size > otus::export::root::MAX_FILE_BYTES {
+        return Err(format!(
+            "--max-file-size {}: at most {} bytes (oxyroot's files over 2 GiB are corrupt)",
+            args.max_file_size,
+            otus::export::root::MAX_FILE_BYTES
+        )
+        .into());
+    }
+    if let Some(p) = &args.lhe_init
+        && !p.is_file()
+    {
+        return Err(format!("--lhe-init {}: no such file", p.display()).into());
+    }
     let card = otus::study::model_card(&args.model)?;
     let model = load_model(&args.model, args.best)?;
     let started = Instant::now();
@@ -511,8 +524,14 @@ fn inspect(args: cli::InspectArgs) -> Result<(), Box<dyn std::error::Error>> {
         } else {
             summary.to_string()
         };
-        if stdout.write_all(text.as_bytes()).is_err() {
-            break; // a closed pipe (`| head`) is not an error
+        match stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            Ok(()) => {}
+            // A closed pipe (`| head`) is not an error; anything else is.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break,
+            Err(e) => return Err(format!("stdout: {e}").into()),
         }
     }
     if failed > 0 {

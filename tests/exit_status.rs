@@ -21,7 +21,26 @@ fn help_and_version_succeed_on_stdout() {
 
 #[test]
 fn usage_errors_exit_1_with_the_parsers_message() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &[
+                "simulate", "--model", "m", "x.lhe", "-o", "y.root", "--repeat", "0",
+            ],
+            "0 is not in 1..=1000",
+        ),
+        (
+            &[
+                "unfold",
+                "--model",
+                "m",
+                "x.root",
+                "-o",
+                "y.root",
+                "--repeat",
+                "99999999999",
+            ],
+            "not in 1..=1000",
+        ),
         (&[], "Usage"),
         (&["simulat"], "unrecognized subcommand 'simulat'"),
         (&["ingest"], "required arguments were not provided"),
@@ -56,6 +75,75 @@ fn bad_input_exits_1_naming_the_file() {
     let o = otus(&["inspect", dir.path().join("missing.root").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("missing.root"), "{}", stderr(&o));
+    // An empty file and a folder where a file belongs.
+    let empty = dir.path().join("empty.root");
+    std::fs::write(&empty, b"").unwrap();
+    let o = otus(&["inspect", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("empty.root: the file is empty; expected an LHE or a ROOT file"),
+        "{}",
+        stderr(&o)
+    );
+    let err = otus::io::lhe::LheReader::open(&empty)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        !err.contains("line 0") && err.contains("the file is empty"),
+        "{err}"
+    );
+    let o = otus(&["inspect", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("Is a directory"), "{}", stderr(&o));
+    let card = common::card_from("zee.toml", dir.path(), |t| {
+        common::zee_0_only(&t).replace("/zee_0.lhe.gz", "")
+    });
+    let o = otus(&[
+        "ingest",
+        card.to_str().unwrap(),
+        "--out",
+        dir.path().join("o").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("fixtures is a folder; expected a file"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_stdout_that_cannot_be_written_is_an_error_but_a_closed_pipe_is_not() {
+    let full = std::fs::File::create("/dev/full").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_otus"))
+        .args(["inspect", "fixtures/zee_0.lhe.gz"])
+        .current_dir(common::root())
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("stdout: No space left on device"),
+        "{}",
+        stderr(&o)
+    );
+    // A reader that stops early (`| head -1`).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_otus"))
+        .args([
+            "inspect",
+            "fixtures/zee_0.lhe.gz",
+            "fixtures/zee_1.lhe.gz",
+            "fixtures/zee_2.lhe.gz",
+        ])
+        .current_dir(common::root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 #[test]

@@ -359,7 +359,7 @@ fn bad_outputs_are_refused_before_any_file_is_written() {
             "simulate",
             "out.root",
             &["--max-file-size", "3G"],
-            "file size limit of 3000000000 bytes",
+            "--max-file-size 3000000000: at most 2000000000 bytes",
         ),
     ];
     for (command, name, extra, message) in cases {

@@ -157,7 +157,10 @@ fn a_disk_that_fills_during_training_keeps_a_checkpoint_that_resumes() {
         disk=$1 kept=$2; shift 2
         mount -t tmpfs -o size=16m otus-test "$disk" || exit 97
         "$@" 2> "$kept.stderr" & pid=$!
-        while [ ! -e "$disk/model/checkpoint/state.json" ]; do sleep 0.005; done
+        # Wait for the first checkpoint, at most 60 s, and not for a run that ended.
+        n=0
+        while [ ! -e "$disk/model/checkpoint/state.json" ] && [ $n -lt 12000 ] \
+              && kill -0 $pid 2>/dev/null; do sleep 0.005; n=$((n+1)); done
         dd if=/dev/zero of="$disk/filler" bs=64k 2>/dev/null
         wait $pid; rc=$?
         rm "$disk/filler"

@@ -434,7 +434,13 @@ fn bad_files_give_errors_not_panics() {
             .and_then(|f| f.tree("Delphes"))
             .map(|t| t.read_f64("Jet.PT", 0..25));
         match err {
-            Err(e) => assert!(e.to_string().contains(&format!("cut{cut}.root")), "{e}"),
+            Err(e) => {
+                let e = e.to_string();
+                assert!(e.contains(&format!("cut{cut}.root")), "{e}");
+                // Each context is said once.
+                assert!(e.matches("TTree 'Delphes' (cycle").count() <= 1, "{e}");
+                assert!(e.matches("file header").count() <= 1, "{e}");
+            }
             Ok(r) => panic!(
                 "truncated at {cut} should fail, got {:?}",
                 r.map(|j| j.values.len())
@@ -468,4 +474,28 @@ fn bad_files_give_errors_not_panics() {
     );
     // Other branches still read.
     assert_eq!(t.read_f64("Jet.Eta", 0..25).unwrap().values.len(), 106);
+
+    // A corrupted TTree record (its key: class, name and title as
+    // TStrings, then the compressed record): the error says once what was
+    // being read.
+    let needle = b"\x05TTree\x07Delphes\x0dAnalysis tree";
+    let at = full
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap();
+    let record = at + needle.len();
+    assert_eq!(&full[record..record + 2], b"ZL");
+    let mut bad = full.clone();
+    for b in &mut bad[record + 20..record + 60] {
+        *b ^= 0x5A;
+    }
+    let p = dir.path().join("corrupt_tree.root");
+    std::fs::write(&p, &bad).unwrap();
+    let m = RootFile::open(&p)
+        .unwrap()
+        .tree("Delphes")
+        .unwrap_err()
+        .to_string();
+    assert!(m.contains("corrupt_tree.root") && m.contains("zlib"), "{m}");
+    assert_eq!(m.matches("TTree 'Delphes' (cycle").count(), 1, "{m}");
 }

@@ -50,11 +50,12 @@ pub enum LheError {
         source: io::Error,
     },
     /// The content is not valid LHE.
-    #[error("{path}: line {line}{}: {message}", event.map(|e| format!(" (event {e})")).unwrap_or_default())]
+    #[error("{path}{}{}: {message}", (*line > 0).then(|| format!(": line {line}")).unwrap_or_default(), event.map(|e| format!(" (event {e})")).unwrap_or_default())]
     Format {
         /// The file.
         path: PathBuf,
-        /// 1-based line in the decompressed text.
+        /// 1-based line in the decompressed text; 0 before the first line
+        /// (an empty file), which the message leaves out.
         line: u64,
         /// 0-based event index, if inside an event.
         event: Option<u64>,

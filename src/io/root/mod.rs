@@ -98,20 +98,21 @@ impl Source {
     }
 
     /// Read `len` bytes at `offset`, checking against the file size first.
-    pub(crate) fn read_at(&self, offset: i64, len: usize, what: &str) -> Result<Vec<u8>, String> {
+    /// The caller adds what was being read to an error.
+    pub(crate) fn read_at(&self, offset: i64, len: usize) -> Result<Vec<u8>, String> {
         let end = u64::try_from(offset)
             .ok()
             .and_then(|o| o.checked_add(len as u64).map(|e| (o, e)));
         match end {
             Some((o, e)) if e <= self.len => {
                 let mut buf = vec![0u8; len];
-                self.file.read_exact_at(&mut buf, o).map_err(|e| {
-                    format!("{what}: read of {len} bytes at offset {o} failed: {e}")
-                })?;
+                self.file
+                    .read_exact_at(&mut buf, o)
+                    .map_err(|e| format!("read of {len} bytes at offset {o} failed: {e}"))?;
                 Ok(buf)
             }
             _ => Err(format!(
-                "{what}: needs {len} bytes at offset {offset}, but the file has only {} bytes (truncated file?)",
+                "needs {len} bytes at offset {offset}, but the file has only {} bytes (truncated file?)",
                 self.len
             )),
         }
@@ -119,24 +120,25 @@ impl Source {
 
     /// Read the object a key points to; returns the object bytes
     /// (decompressed) and the key length, which is the origin of the
-    /// object's internal offsets.
-    pub(crate) fn read_object(&self, key: &Key, what: &str) -> Result<(Vec<u8>, usize), String> {
+    /// object's internal offsets. The caller adds what was being read to an
+    /// error.
+    pub(crate) fn read_object(&self, key: &Key) -> Result<(Vec<u8>, usize), String> {
         let (nbytes, keylen, objlen) = (key.nbytes, key.keylen, key.objlen);
         if keylen < 0 || nbytes < i32::from(keylen) || objlen < 0 {
             return Err(format!(
-                "{what}: inconsistent key (fNbytes {nbytes}, fKeylen {keylen}, fObjlen {objlen})"
+                "inconsistent key (fNbytes {nbytes}, fKeylen {keylen}, fObjlen {objlen})"
             ));
         }
         let (nbytes, keylen, objlen) = (nbytes as usize, keylen as usize, objlen as usize);
         if objlen > MAX_OBJLEN {
-            return Err(format!("{what}: object of {objlen} bytes is too large"));
+            return Err(format!("object of {objlen} bytes is too large"));
         }
-        let buf = self.read_at(key.seek_key, nbytes, what)?;
+        let buf = self.read_at(key.seek_key, nbytes)?;
         let payload = &buf[keylen..];
         if objlen == payload.len() {
             return Ok((payload.to_vec(), keylen));
         }
-        let data = compression::decompress(payload, objlen).map_err(|e| format!("{what}: {e}"))?;
+        let data = compression::decompress(payload, objlen)?;
         Ok((data, keylen))
     }
 }
@@ -163,7 +165,7 @@ impl RootFile {
         let src = Source { path, file, len };
         let head_len = len.min(128) as usize;
         let head = src
-            .read_at(0, head_len, "file header")
+            .read_at(0, head_len)
             .map_err(|e| src.malformed("file header", e))?;
         if head.get(..4) != Some(b"root".as_slice()) {
             return Err(RootError::NotRoot { path: src.path });
@@ -190,7 +192,7 @@ impl RootFile {
         let dir_pos = i64::from(begin) + i64::from(nbytes_name);
         let dir_len = (len as i64 - dir_pos).clamp(0, 64) as usize;
         let dir_buf = src
-            .read_at(dir_pos, dir_len, "top directory")
+            .read_at(dir_pos, dir_len)
             .map_err(|e| src.malformed("top directory", e))?;
         let dir = read_dir_record(&mut Cursor::new(&dir_buf, 0))
             .map_err(|e| src.malformed("top directory", e))?;
@@ -235,7 +237,7 @@ impl RootFile {
         }
         let buf = self
             .src
-            .read_at(seek_keys, nbytes_keys as usize, &what)
+            .read_at(seek_keys, nbytes_keys as usize)
             .map_err(|e| self.src.malformed(&what, e))?;
         let parsed = (|| {
             let mut c = Cursor::new(&buf, 0);
@@ -268,7 +270,7 @@ impl RootFile {
                 let dwhat = format!("directory '{}'", sub.trim_end_matches('/'));
                 let (data, _) = self
                     .src
-                    .read_object(&key, &dwhat)
+                    .read_object(&key)
                     .map_err(|e| self.src.malformed(&dwhat, e))?;
                 let rec = read_dir_record(&mut Cursor::new(&data, 0))
                     .map_err(|e| self.src.malformed(&dwhat, e))?;
@@ -337,7 +339,7 @@ impl RootFile {
         );
         let (data, keylen) = self
             .src
-            .read_object(key, &what)
+            .read_object(key)
             .map_err(|e| self.src.malformed(&what, e))?;
         let raw = objects::read_ttree(&mut Cursor::new(&data, keylen))
             .map_err(|e| self.src.malformed(&what, e))?;

@@ -369,7 +369,7 @@ fn parse_basket(src: &Source, loc: &BasketLoc) -> PResult<Basket> {
         .ok()
         .filter(|&n| n > 0)
         .ok_or_else(|| format!("invalid basket size {}", loc.bytes))?;
-    let buf = src.read_at(loc.seek, nbytes, "basket")?;
+    let buf = src.read_at(loc.seek, nbytes)?;
     let mut c = Cursor::new(&buf, 0);
     let key = read_key(&mut c)?;
     let _version = c.i16()?;
