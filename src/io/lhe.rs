@@ -50,7 +50,7 @@ pub enum LheError {
         source: io::Error,
     },
     /// The content is not valid LHE.
-    #[error("{path}{}{}: {message}", (*line > 0).then(|| format!(": line {line}")).unwrap_or_default(), event.map(|e| format!(" (event {e})")).unwrap_or_default())]
+    #[error("{path}{}{}: {message}", line_part(*line), event.map(|e| format!(" (event {e})")).unwrap_or_default())]
     Format {
         /// The file.
         path: PathBuf,
@@ -62,6 +62,15 @@ pub enum LheError {
         /// What was found and what was expected.
         message: String,
     },
+}
+
+/// `: line N` for an error's message, nothing for line 0 (an empty file).
+fn line_part(line: u64) -> String {
+    if line > 0 {
+        format!(": line {line}")
+    } else {
+        String::new()
+    }
 }
 
 /// One particle of an event's record (the HEPEUP common block).
