@@ -113,3 +113,32 @@ fn inspect_reports_every_file_and_fails_if_one_is_bad() {
         "the good file is still reported"
     );
 }
+
+/// `LheReader::from_reader` reads the same run information and events as
+/// `LheReader::open`, plain or gzipped, and its errors name the given name.
+#[test]
+fn from_reader_reads_what_open_reads() {
+    for name in [
+        "pylhe-testfile-powheg-box-v2-Z.lhe",
+        "pylhe-testfile-madgraph-2.2.1-Z-fxfx.lhe.gz",
+    ] {
+        let bytes = std::fs::read(fixture(name)).unwrap();
+        let disk = LheReader::open(fixture(name)).unwrap();
+        let mem = LheReader::from_reader("in-memory.lhe", std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(mem.path(), std::path::Path::new("in-memory.lhe"));
+        let info = |r: &LheReader| format!("{:?}", r.run_info());
+        assert_eq!(info(&mem), info(&disk), "{name}");
+        let from_disk: Vec<_> = disk.collect::<Result<_, _>>().unwrap();
+        let from_mem: Vec<_> = mem.collect::<Result<_, _>>().unwrap();
+        assert!(from_disk.len() >= 100, "{name}");
+        assert_eq!(from_mem, from_disk, "{name}");
+    }
+    let err = LheReader::from_reader("junk.lhe", &b"hello\n"[..])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("junk.lhe") && err.contains("not an LHE file"),
+        "{err}"
+    );
+}

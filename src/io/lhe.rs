@@ -140,18 +140,34 @@ impl LheReader {
             source,
         };
         let file = File::open(&path).map_err(io_err)?;
-        let mut buffered = BufReader::with_capacity(1 << 16, file);
-        let gzipped = buffered
+        Self::from_reader(path, BufReader::with_capacity(1 << 16, file))
+    }
+
+    /// Reads an LHE stream, plain or gzipped, as [`LheReader::open`] reads a
+    /// file: `name` stands for the file's path in errors and
+    /// [`LheReader::path`] (it need not exist). Gzip is recognized by the
+    /// magic bytes at the start of the first buffer `reader` fills. Reads up
+    /// to the first event.
+    pub fn from_reader(
+        name: impl Into<PathBuf>,
+        mut reader: impl BufRead + Send + 'static,
+    ) -> Result<Self, LheError> {
+        let path = name.into();
+        let io_err = |source| LheError::Io {
+            path: path.clone(),
+            source,
+        };
+        let gzipped = reader
             .fill_buf()
             .map_err(io_err)?
             .starts_with(&[0x1f, 0x8b]);
         let stream: Box<dyn BufRead + Send> = if gzipped {
             Box::new(BufReader::with_capacity(
                 1 << 16,
-                MultiGzDecoder::new(buffered),
+                MultiGzDecoder::new(reader),
             ))
         } else {
-            Box::new(buffered)
+            Box::new(reader)
         };
         let state = Arc::new(LineState::default());
         let normalizer = Normalizer::new(stream, state.clone());
