@@ -142,3 +142,44 @@ fn from_reader_reads_what_open_reads() {
         "{err}"
     );
 }
+
+/// A line longer than `MAX_LINE_BYTES` (a binary or corrupt file, or a gzip
+/// bomb of one line) and an event or `<init>` block holding more than
+/// `MAX_BLOCK_TEXT_BYTES` of text are errors naming the line, not unbounded
+/// allocations; text within the limits reads.
+#[test]
+fn overlong_lines_and_block_text_are_errors_not_allocations() {
+    use otus::io::lhe::{MAX_BLOCK_TEXT_BYTES, MAX_LINE_BYTES};
+    let file = |header: &str, init_text: &str, event_text: &str| {
+        format!(
+            "<LesHouchesEvents version=\"3.0\">\n<header>\n{header}\n</header>\n<init>\n 2212 2212 6500 6500 0 0 0 0 3 1\n 1.0 0.1 1.0 1\n{init_text}</init>\n<event>\n 1 1 0.5 91.2 0.0078 0.118\n 11 1 0 0 0 0 1.0 2.0 3.0 3.7416574 0.0 0 9\n{event_text}</event>\n</LesHouchesEvents>\n"
+        )
+    };
+    let read = |text: String| -> Result<usize, String> {
+        let r = LheReader::from_reader("big.lhe", std::io::Cursor::new(text.into_bytes()))
+            .map_err(|e| e.to_string())?;
+        r.map(|e| e.map(|_| ()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|v| v.len())
+            .map_err(|e| e.to_string())
+    };
+    let long_line = "x".repeat(MAX_LINE_BYTES);
+    let err = read(file(&long_line, "", "")).unwrap_err();
+    assert!(
+        err.contains("big.lhe") && err.contains("line 3") && err.contains("longer than"),
+        "{err}"
+    );
+    // Many short lines: more than MAX_BLOCK_TEXT_BYTES in one event or <init>.
+    let many = "# a comment line of optional event information, repeated\n"
+        .repeat(MAX_BLOCK_TEXT_BYTES / 50);
+    let err = read(file("", "", &many)).unwrap_err();
+    assert!(
+        err.contains("event 0") && err.contains("optional information"),
+        "{err}"
+    );
+    let err = read(file("", &many, "")).unwrap_err();
+    assert!(err.contains("<init> block holds more"), "{err}");
+    // Within the limits.
+    let some = "# comment\n".repeat(1000);
+    assert_eq!(read(file(&"y".repeat(1000), &some, &some)), Ok(1));
+}
