@@ -113,3 +113,73 @@ fn inspect_reports_every_file_and_fails_if_one_is_bad() {
         "the good file is still reported"
     );
 }
+
+/// `LheReader::from_reader` reads the same run information and events as
+/// `LheReader::open`, plain or gzipped, and its errors name the given name.
+#[test]
+fn from_reader_reads_what_open_reads() {
+    for name in [
+        "pylhe-testfile-powheg-box-v2-Z.lhe",
+        "pylhe-testfile-madgraph-2.2.1-Z-fxfx.lhe.gz",
+    ] {
+        let bytes = std::fs::read(fixture(name)).unwrap();
+        let disk = LheReader::open(fixture(name)).unwrap();
+        let mem = LheReader::from_reader("in-memory.lhe", std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(mem.path(), std::path::Path::new("in-memory.lhe"));
+        let info = |r: &LheReader| format!("{:?}", r.run_info());
+        assert_eq!(info(&mem), info(&disk), "{name}");
+        let from_disk: Vec<_> = disk.collect::<Result<_, _>>().unwrap();
+        let from_mem: Vec<_> = mem.collect::<Result<_, _>>().unwrap();
+        assert!(from_disk.len() >= 100, "{name}");
+        assert_eq!(from_mem, from_disk, "{name}");
+    }
+    let err = LheReader::from_reader("junk.lhe", &b"hello\n"[..])
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("junk.lhe") && err.contains("not an LHE file"),
+        "{err}"
+    );
+}
+
+/// A line longer than `MAX_LINE_BYTES` (a binary or corrupt file, or a gzip
+/// bomb of one line) and an event or `<init>` block holding more than
+/// `MAX_BLOCK_TEXT_BYTES` of text are errors naming the line, not unbounded
+/// allocations; text within the limits reads.
+#[test]
+fn overlong_lines_and_block_text_are_errors_not_allocations() {
+    use otus::io::lhe::{MAX_BLOCK_TEXT_BYTES, MAX_LINE_BYTES};
+    let file = |header: &str, init_text: &str, event_text: &str| {
+        format!(
+            "<LesHouchesEvents version=\"3.0\">\n<header>\n{header}\n</header>\n<init>\n 2212 2212 6500 6500 0 0 0 0 3 1\n 1.0 0.1 1.0 1\n{init_text}</init>\n<event>\n 1 1 0.5 91.2 0.0078 0.118\n 11 1 0 0 0 0 1.0 2.0 3.0 3.7416574 0.0 0 9\n{event_text}</event>\n</LesHouchesEvents>\n"
+        )
+    };
+    let read = |text: String| -> Result<usize, String> {
+        let r = LheReader::from_reader("big.lhe", std::io::Cursor::new(text.into_bytes()))
+            .map_err(|e| e.to_string())?;
+        r.map(|e| e.map(|_| ()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|v| v.len())
+            .map_err(|e| e.to_string())
+    };
+    let long_line = "x".repeat(MAX_LINE_BYTES);
+    let err = read(file(&long_line, "", "")).unwrap_err();
+    assert!(
+        err.contains("big.lhe") && err.contains("line 3") && err.contains("longer than"),
+        "{err}"
+    );
+    // Many short lines: more than MAX_BLOCK_TEXT_BYTES in one event or <init>.
+    let many = "# a comment line of optional event information, repeated\n"
+        .repeat(MAX_BLOCK_TEXT_BYTES / 50);
+    let err = read(file("", "", &many)).unwrap_err();
+    assert!(
+        err.contains("event 0") && err.contains("optional information"),
+        "{err}"
+    );
+    let err = read(file("", &many, "")).unwrap_err();
+    assert!(err.contains("<init> block holds more"), "{err}");
+    // Within the limits.
+    let some = "# comment\n".repeat(1000);
+    assert_eq!(read(file(&"y".repeat(1000), &some, &some)), Ok(1));
+}

@@ -499,3 +499,37 @@ fn bad_files_give_errors_not_panics() {
     assert!(m.contains("corrupt_tree.root") && m.contains("zlib"), "{m}");
     assert_eq!(m.matches("TTree 'Delphes' (cycle").count(), 1, "{m}");
 }
+
+/// `RootFile::from_bytes` of a fixture lists the same keys and reads the same
+/// values from every readable branch as `RootFile::open` of the file, and its
+/// errors name the given name.
+#[test]
+fn from_bytes_reads_what_open_reads() {
+    let path = fixture("coffea_vjets_25ev_delphes_slim.root");
+    let disk = RootFile::open(&path).unwrap();
+    let mem = RootFile::from_bytes("in-memory.root", std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(mem.path(), std::path::Path::new("in-memory.root"));
+    assert_eq!(mem.keys(), disk.keys());
+    assert_eq!(mem.root_version(), disk.root_version());
+    let (td, tm) = (disk.tree("Delphes").unwrap(), mem.tree("Delphes").unwrap());
+    assert_eq!(tm.entries(), 25);
+    let jet_pt = tm.read_f64("Jet.PT", 0..25).unwrap();
+    assert!(!jet_pt.values.is_empty());
+    assert_eq!(jet_pt, td.read_f64("Jet.PT", 0..25).unwrap());
+    let branches: Vec<_> = tm.branches().collect();
+    assert_eq!(branches, td.branches().collect::<Vec<_>>());
+    for b in branches.iter().filter(|b| b.readable) {
+        assert_eq!(
+            tm.read_f64(&b.name, 0..25).unwrap(),
+            td.read_f64(&b.name, 0..25).unwrap(),
+            "{}",
+            b.name
+        );
+    }
+    let msg = tm.read_f64("Jet.PT", 0..26).unwrap_err().to_string();
+    assert!(msg.contains("in-memory.root"), "{msg}");
+    let msg = RootFile::from_bytes("junk.root", b"root".to_vec())
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("junk.root"), "{msg}");
+}

@@ -37,6 +37,14 @@ pub const MAX_HEADER_BYTES: usize = 4 << 20;
 /// The most particles one event may announce; real events hold tens.
 pub const MAX_PARTICLES: i64 = 100_000;
 
+/// The longest line accepted, bytes (newline included); real lines hold
+/// at most a few hundred. Longer lines are an error, not an allocation.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// The most text one `<init>` block, or the optional information of one
+/// event (after its particles), may hold, bytes: lhef keeps both in memory.
+pub const MAX_BLOCK_TEXT_BYTES: usize = 16 << 20;
+
 /// An error while reading an LHE file, naming the file and, where known, the
 /// line (1-based, in the decompressed text) and event (0-based).
 #[derive(Debug, thiserror::Error)]
@@ -150,18 +158,34 @@ impl LheReader {
             source,
         };
         let file = File::open(&path).map_err(io_err)?;
-        let mut buffered = BufReader::with_capacity(1 << 16, file);
-        let gzipped = buffered
+        Self::from_reader(path, BufReader::with_capacity(1 << 16, file))
+    }
+
+    /// Reads an LHE stream, plain or gzipped, as [`LheReader::open`] reads a
+    /// file: `name` stands for the file's path in errors and
+    /// [`LheReader::path`] (it need not exist). Gzip is recognized by the
+    /// magic bytes at the start of the first buffer `reader` fills. Reads up
+    /// to the first event.
+    pub fn from_reader(
+        name: impl Into<PathBuf>,
+        mut reader: impl BufRead + Send + 'static,
+    ) -> Result<Self, LheError> {
+        let path = name.into();
+        let io_err = |source| LheError::Io {
+            path: path.clone(),
+            source,
+        };
+        let gzipped = reader
             .fill_buf()
             .map_err(io_err)?
             .starts_with(&[0x1f, 0x8b]);
         let stream: Box<dyn BufRead + Send> = if gzipped {
             Box::new(BufReader::with_capacity(
                 1 << 16,
-                MultiGzDecoder::new(buffered),
+                MultiGzDecoder::new(reader),
             ))
         } else {
-            Box::new(buffered)
+            Box::new(reader)
         };
         let state = Arc::new(LineState::default());
         let normalizer = Normalizer::new(stream, state.clone());
@@ -485,6 +509,8 @@ pub struct Normalizer<R> {
     pos: usize,
     line: u64,
     announced: i64,
+    /// Bytes of `<init>` or event text handed on in the current block.
+    block_bytes: usize,
 }
 
 impl<R: BufRead> Normalizer<R> {
@@ -498,7 +524,35 @@ impl<R: BufRead> Normalizer<R> {
             pos: 0,
             line: 0,
             announced: 0,
+            block_bytes: 0,
         }
+    }
+
+    /// Reads one line into `raw` (at most [`MAX_LINE_BYTES`]); returns its
+    /// length, 0 at the end of the stream.
+    fn read_line(&mut self) -> io::Result<usize> {
+        self.raw.clear();
+        let n = (&mut self.inner)
+            .take(MAX_LINE_BYTES as u64)
+            .read_until(b'\n', &mut self.raw)?;
+        if n == MAX_LINE_BYTES && !self.raw.ends_with(b"\n") {
+            self.line += 1;
+            return Err(self.invalid(format!(
+                "the line is longer than {MAX_LINE_BYTES} bytes: not an LHE file, or corrupt"
+            )));
+        }
+        Ok(n)
+    }
+
+    /// Counts `t` into the current block's text, failing past [`MAX_BLOCK_TEXT_BYTES`].
+    fn count_text(&mut self, t: &str, what: &str) -> io::Result<()> {
+        self.block_bytes += t.len() + 1;
+        if self.block_bytes > MAX_BLOCK_TEXT_BYTES {
+            return Err(self.invalid(format!(
+                "{what} holds more than {MAX_BLOCK_TEXT_BYTES} bytes of text"
+            )));
+        }
+        Ok(())
     }
 
     fn invalid(&self, message: String) -> io::Error {
@@ -514,8 +568,7 @@ impl<R: BufRead> Normalizer<R> {
             if self.block == Block::Done {
                 return Ok(());
             }
-            self.raw.clear();
-            if self.inner.read_until(b'\n', &mut self.raw)? == 0 {
+            if self.read_line()? == 0 {
                 return self.end_of_stream();
             }
             self.line += 1;
@@ -588,6 +641,7 @@ impl<R: BufRead> Normalizer<R> {
             Block::Preamble => {
                 if t.starts_with("<init") && !t.starts_with("<initrwgt") {
                     self.block = Block::InitBeams;
+                    self.block_bytes = 0;
                     return Ok(Some(t.to_string()));
                 }
                 if t.starts_with("</LesHouchesEvents") {
@@ -625,6 +679,7 @@ impl<R: BufRead> Normalizer<R> {
                     self.block = Block::Between;
                     return Ok(Some("</init>".into()));
                 }
+                self.count_text(t, "the <init> block")?;
                 Ok(Some(t.to_string()))
             }
             Block::Between => {
@@ -632,6 +687,7 @@ impl<R: BufRead> Normalizer<R> {
                     Ok(None)
                 } else if t.starts_with("<event") {
                     self.block = Block::EventHead;
+                    self.block_bytes = 0;
                     self.state.event_line.store(self.line, Ordering::Relaxed);
                     // The tag's attributes (npLO, ...) are not used; lhef
                     // gets a bare tag (it panics on some non-ASCII spaces
@@ -707,6 +763,7 @@ impl<R: BufRead> Normalizer<R> {
                 if t.is_empty() {
                     Ok(None)
                 } else {
+                    self.count_text(t, "the event's optional information")?;
                     Ok(Some(t.to_string()))
                 }
             }
@@ -719,8 +776,7 @@ impl<R: BufRead> Normalizer<R> {
             return Ok(());
         }
         loop {
-            self.raw.clear();
-            if self.inner.read_until(b'\n', &mut self.raw)? == 0 {
+            if self.read_line()? == 0 {
                 return Err(self.invalid("the file ends inside an XML comment".into()));
             }
             self.line += 1;

@@ -80,8 +80,15 @@ pub struct KeyInfo {
 #[derive(Debug)]
 pub(crate) struct Source {
     pub(crate) path: PathBuf,
-    file: File,
+    data: Data,
     len: u64,
+}
+
+/// Where a [`Source`]'s bytes are: a file read on demand, or memory.
+#[derive(Debug)]
+enum Data {
+    File(File),
+    Bytes(Vec<u8>),
 }
 
 impl Source {
@@ -104,13 +111,16 @@ impl Source {
             .ok()
             .and_then(|o| o.checked_add(len as u64).map(|e| (o, e)));
         match end {
-            Some((o, e)) if e <= self.len => {
-                let mut buf = vec![0u8; len];
-                self.file
-                    .read_exact_at(&mut buf, o)
-                    .map_err(|e| format!("read of {len} bytes at offset {o} failed: {e}"))?;
-                Ok(buf)
-            }
+            Some((o, e)) if e <= self.len => match &self.data {
+                Data::File(file) => {
+                    let mut buf = vec![0u8; len];
+                    file.read_exact_at(&mut buf, o)
+                        .map_err(|e| format!("read of {len} bytes at offset {o} failed: {e}"))?;
+                    Ok(buf)
+                }
+                // `e <= self.len`, the length of `bytes`.
+                Data::Bytes(bytes) => Ok(bytes[o as usize..e as usize].to_vec()),
+            },
             _ => Err(format!(
                 "needs {len} bytes at offset {offset}, but the file has only {} bytes (truncated file?)",
                 self.len
@@ -162,7 +172,28 @@ impl RootFile {
         };
         let file = File::open(&path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
-        let src = Source { path, file, len };
+        RootFile::from_source(Source {
+            path,
+            data: Data::File(file),
+            len,
+        })
+    }
+
+    /// Read a ROOT file held in memory, as [`RootFile::open`] reads one on
+    /// disk. `name` stands for the file's path in errors and
+    /// [`RootFile::path`]; it need not exist. The bytes are owned by the file
+    /// and shared with its trees.
+    pub fn from_bytes(name: impl Into<PathBuf>, bytes: Vec<u8>) -> Result<RootFile, RootError> {
+        let len = bytes.len() as u64;
+        RootFile::from_source(Source {
+            path: name.into(),
+            data: Data::Bytes(bytes),
+            len,
+        })
+    }
+
+    fn from_source(src: Source) -> Result<RootFile, RootError> {
+        let len = src.len;
         let head_len = len.min(128) as usize;
         let head = src
             .read_at(0, head_len)
