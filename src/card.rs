@@ -583,47 +583,21 @@ impl RunCard {
                  the evaluation compares; give at least 2"
             ));
         }
-        // Names the model and training settings refer to, checked here so a
-        // typo is found when the card loads, not after ingest and training.
+        // Names the model and training settings refer to, checked here (by
+        // the same code training uses) so a typo is found when the card
+        // loads, not after ingest and training.
         let model = self.model_settings()?;
-        let (partons, objects) = (self.parton_names(), self.object_names());
-        for (i, cut) in model.acceptance.iter().enumerate() {
-            for name in &cut.objects {
-                if !objects.contains(name) {
-                    return Err(format!(
-                        "model.acceptance[{i}].objects: no object {name:?} in the x space; \
-                         the objects are {}",
-                        objects.join(" ")
-                    ));
-                }
-            }
-        }
-        for key in model.masses.keys() {
-            let known = match key.split_once('_') {
-                Some(("z", stem)) => partons.iter().any(|p| p == stem),
-                Some(("x", stem)) => objects.iter().any(|o| o == stem),
-                _ => false,
-            };
-            if !known {
-                return Err(format!(
-                    "model.masses.{key}: no such object; keys are z_<parton> ({}) or \
-                     x_<object> ({})",
-                    partons.join(" "),
-                    objects.join(" ")
-                ));
-            }
-        }
         let train = self.train_settings()?;
-        if let Some(anchor) = &train.anchor
-            && !(partons.contains(anchor) && objects.contains(anchor))
-        {
-            return Err(format!(
-                "train.anchor: {anchor:?} must name an object of both spaces (partons: {}; \
-                 objects: {})",
-                partons.join(" "),
-                objects.join(" ")
-            ));
-        }
+        let layout = |space, names: &[String]| {
+            crate::train::Layout::from_columns(&crate::frames::columns(space, names))
+        };
+        (|| {
+            let z = layout(crate::frames::Space::Parton, &self.parton_names())?;
+            let x = layout(crate::frames::Space::Detector, &self.object_names())?;
+            crate::model::check_names(&model, &z, &x)?;
+            crate::train::anchor_indices(&train, &z, &x).map(drop)
+        })()
+        .map_err(|e| e.to_string())?;
         Ok(())
     }
 
@@ -1100,7 +1074,7 @@ charge = -1
         }
         check(
             "[[model.acceptance]]\nobjects = [\"e+\"]\npt_min = 10.0\n",
-            "model.acceptance[0].objects: no object \"e+\" in the x space; the objects are em",
+            "model.acceptance[0].objects: no object e+ in the x space (em)",
         );
         check(
             "[model]\nmasses = { x_nope = 1.0 }\n",
@@ -1108,7 +1082,7 @@ charge = -1
         );
         check(
             "[train]\nanchor = \"e-\"\n",
-            "train.anchor: \"e-\" must name an object",
+            "train.anchor: no object e- in the z space (em)",
         );
         let ok = "[evaluate]\ntransport = [\"z_em_e\", \"x_em_e\"]\n[train]\nanchor = \"em\"\n";
         RunCard::parse(&format!("{MINIMAL}{ok}"))

@@ -53,13 +53,17 @@ pub(crate) fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     let before = CATCHING_PANIC.with(|c| c.replace(true));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     CATCHING_PANIC.with(|c| c.set(before));
-    outcome.map_err(|panic| {
-        panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "(no message)".into())
-    })
+    outcome.map_err(|panic| panic_message(panic.as_ref()))
+}
+
+/// The message of a panic's payload (`panic!` gives a `&str` or a
+/// `String`), or `(no message)`.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
 }
 
 /// Whether a panic on this thread now happens inside the library's own

@@ -82,12 +82,7 @@ fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
         log::debug!("a dependency panicked; otus turns it into an error: {info}");
         return;
     }
-    let message = info
-        .payload()
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| info.payload().downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".into());
+    let message = otus::panic_message(info.payload());
     let place = info
         .location()
         .map(|l| format!(" at {}:{}", l.file(), l.line()))

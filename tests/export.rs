@@ -391,60 +391,18 @@ fn a_full_disk_or_a_read_only_folder_fails_every_output_cleanly() {
     let o = |name: &str| out.join(name).to_str().unwrap().to_string();
     let (lhe, root) = (fixture("zee_0.lhe.gz"), fixture("zee_0.root"));
     let model = s(&t.model);
-    let cases: Vec<(String, Vec<String>)> = vec![
-        (
-            o("ingest/events.parquet"),
-            vec![
-                "ingest".into(),
-                s(&t.card).into(),
-                "--out".into(),
-                o("ingest"),
-            ],
-        ),
-        (
-            o("sim.root"),
-            vec![
-                "simulate".into(),
-                "--model".into(),
-                model.into(),
-                s(&lhe).into(),
-                "-o".into(),
-                o("sim.root"),
-            ],
-        ),
-        (
-            o("sim.parquet"),
-            vec![
-                "simulate".into(),
-                "--model".into(),
-                model.into(),
-                s(&lhe).into(),
-                "-o".into(),
-                o("sim.parquet"),
-            ],
-        ),
-        (
-            o("unf.lhe.gz"),
-            vec![
-                "unfold".into(),
-                "--model".into(),
-                model.into(),
-                s(&root).into(),
-                "-o".into(),
-                o("unf.lhe.gz"),
-            ],
-        ),
-        (
-            o("unf.root"),
-            vec![
-                "unfold".into(),
-                "--model".into(),
-                model.into(),
-                s(&root).into(),
-                "-o".into(),
-                o("unf.root"),
-            ],
-        ),
+    // (the output that must not be left, the command line)
+    let map = |command: &str, input: &Path, name: &str| -> (String, Vec<String>) {
+        let args = [command, "--model", model, s(input), "-o", &o(name)];
+        (o(name), args.map(String::from).to_vec())
+    };
+    let ingest = ["ingest", s(&t.card), "--out", &o("ingest")].map(String::from);
+    let cases = [
+        (o("ingest/events.parquet"), ingest.to_vec()),
+        map("simulate", &lhe, "sim.root"),
+        map("simulate", &lhe, "sim.parquet"),
+        map("unfold", &root, "unf.lhe.gz"),
+        map("unfold", &root, "unf.root"),
     ];
     for sandbox in [Sandbox::Full, Sandbox::ReadOnly] {
         for (path, args) in &cases {

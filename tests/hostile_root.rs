@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use common::{card_from, fixture, ingest, stderr};
 use otus::frames;
 use otus::io::root::{Jagged, RootFile, Tree};
+use polars::prelude::DataFrame;
 
 const ALGORITHMS: [&str; 4] = ["zlib", "lz4", "zstd", "lzma"];
 
@@ -128,15 +129,10 @@ fn a_file_with_two_cycles_reads_the_highest_unless_one_is_named() {
     // Ingest reads the highest cycle, or the one the card names.
     let dir = tempfile::tempdir().unwrap();
     let frame = |tree: &str| {
-        let d = dir.path().join(tree.replace(';', "_"));
-        std::fs::create_dir(&d).unwrap();
-        let edit = ("tree = \"Delphes\"", format!("tree = \"{tree}\""));
-        let card = pair_card(&d, &path, &[(edit.0, edit.1.as_str())]);
-        let o = ingest(&card, &d.join("out"));
-        assert!(o.status.success(), "{}", stderr(&o));
-        frames::read_parquet(&d.join("out/events.parquet")).unwrap()
+        let edit = format!("tree = \"{tree}\"");
+        ingest_frame(dir.path(), &path, &[("tree = \"Delphes\"", &edit)])
     };
-    let events = |f: &polars::prelude::DataFrame| -> Vec<i64> {
+    let events = |f: &DataFrame| -> Vec<i64> {
         f.column("event")
             .unwrap()
             .i64()
@@ -162,12 +158,7 @@ fn a_tree_with_no_entry_reads_as_empty_and_ingest_reports_every_event_missing() 
     assert_eq!(e.offsets, vec![0]);
     assert!(t.read_f64("Electron.PT", 0..1).is_err());
 
-    let dir = tempfile::tempdir().unwrap();
-    let card = pair_card(dir.path(), &path, &[]);
-    let out = dir.path().join("out");
-    let o = ingest(&card, &out);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let err = stderr(&o);
+    let err = ingest_fails(&path, &[]);
     assert!(
         err.contains("zee200_zero_entries.root (0 entries)"),
         "{err}"
@@ -176,7 +167,6 @@ fn a_tree_with_no_entry_reads_as_empty_and_ingest_reports_every_event_missing() 
         line_with(&err, "LHE events with no Delphes entry").ends_with(" 200"),
         "{err}"
     );
-    assert!(!out.join("events.parquet").exists());
 }
 
 #[test]
@@ -219,12 +209,7 @@ fn a_tree_where_no_event_has_an_electron_reads_and_selects_nothing() {
         );
     }
 
-    let dir = tempfile::tempdir().unwrap();
-    let card = pair_card(dir.path(), &path, &[]);
-    let out = dir.path().join("out");
-    let o = ingest(&card, &out);
-    assert_eq!(o.status.code(), Some(1));
-    let err = stderr(&o);
+    let err = ingest_fails(&path, &[]);
     assert!(err.contains("no event passed the selection"), "{err}");
     assert!(
         line_with(&err, "electrons: not exactly 2").contains("-84"),
@@ -234,18 +219,12 @@ fn a_tree_where_no_event_has_an_electron_reads_and_selects_nothing() {
         line_with(&err, "LHE events with no Delphes entry").ends_with(" 116"),
         "{err}"
     );
-    assert!(!out.join("events.parquet").exists());
 }
 
 #[test]
 fn other_delphes_cards_collection_names_select_the_same_events() {
     let dir = tempfile::tempdir().unwrap();
-    let reference = dir.path().join("reference");
-    std::fs::create_dir(&reference).unwrap();
-    let card = pair_card(&reference, &fixture("zee_full_200.root"), &[]);
-    let o = ingest(&card, &reference.join("out"));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let want = frames::read_parquet(&reference.join("out/events.parquet")).unwrap();
+    let want = ingest_frame(dir.path(), &fixture("zee_full_200.root"), &[]);
     assert!(want.height() > 20, "{} events", want.height());
 
     let renamed = [
@@ -256,19 +235,11 @@ fn other_delphes_cards_collection_names_select_the_same_events() {
             "missing_et = \"PuppiMissingET\"",
         ),
     ];
-    let puppi = dir.path().join("puppi");
-    std::fs::create_dir(&puppi).unwrap();
-    let card = pair_card(&puppi, &hostile("zee200_puppi.root"), &renamed);
-    let o = ingest(&card, &puppi.join("out"));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let got = frames::read_parquet(&puppi.join("out/events.parquet")).unwrap();
+    let got = ingest_frame(dir.path(), &hostile("zee200_puppi.root"), &renamed);
     assert!(got.equals(&want), "{got}\n{want}");
 
     // With the default names, the error lists what the file holds.
-    let card = pair_card(&puppi, &hostile("zee200_puppi.root"), &[]);
-    let o = ingest(&card, &puppi.join("out2"));
-    assert_eq!(o.status.code(), Some(1));
-    let err = stderr(&o);
+    let err = ingest_fails(&hostile("zee200_puppi.root"), &[]);
     assert!(
         err.contains("no collection \"Electron\"")
             && err.contains("ElectronMedium")
@@ -279,14 +250,34 @@ fn other_delphes_cards_collection_names_select_the_same_events() {
 
     // Every compression algorithm ingests to the same frame.
     for alg in ALGORITHMS {
-        let d = dir.path().join(alg);
-        std::fs::create_dir(&d).unwrap();
-        let card = pair_card(&d, &hostile(&format!("zee200_{alg}.root")), &[]);
-        let o = ingest(&card, &d.join("out"));
-        assert!(o.status.success(), "{alg}: {}", stderr(&o));
-        let got = frames::read_parquet(&d.join("out/events.parquet")).unwrap();
+        let got = ingest_frame(dir.path(), &hostile(&format!("zee200_{alg}.root")), &[]);
         assert!(got.equals(&want), "{alg}");
     }
+}
+
+/// Ingests [`pair_card`]`(delphes, edits)` in a new folder under `dir` and
+/// returns the frame it wrote.
+fn ingest_frame(dir: &Path, delphes: &Path, edits: &[(&str, &str)]) -> DataFrame {
+    let d = tempfile::tempdir_in(dir).unwrap().keep();
+    let card = pair_card(&d, delphes, edits);
+    let o = ingest(&card, &d.join("out"));
+    assert!(o.status.success(), "{}: {}", delphes.display(), stderr(&o));
+    frames::read_parquet(&d.join("out/events.parquet")).unwrap()
+}
+
+/// Ingests [`pair_card`]`(delphes, edits)`, which must fail with status 1
+/// and write no frame; returns its stderr.
+fn ingest_fails(delphes: &Path, edits: &[(&str, &str)]) -> String {
+    let d = tempfile::tempdir().unwrap();
+    let card = pair_card(d.path(), delphes, edits);
+    let out = d.path().join("out");
+    let o = ingest(&card, &out);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        !out.join("events.parquet").exists(),
+        "nothing written on error"
+    );
+    stderr(&o)
 }
 
 /// `cards/zee.toml` reading the one pair `zee_full_200.lhe.gz` + `delphes`,

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -32,19 +32,66 @@ fn log_epochs(dir: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-#[test]
-fn sigkill_during_training_resumes_from_a_complete_checkpoint() {
-    let dir = tempfile::tempdir().unwrap();
-    let card = card(dir.path());
-    let ingested = dir.path().join("ingest");
+/// Ingests the card's events into `dir/ingest` and trains the whole,
+/// uninterrupted run into `dir/whole`; returns the card, the frames and
+/// that run's folder.
+fn ingest_and_train_whole(dir: &Path) -> (String, String, PathBuf) {
+    let card = card(dir);
+    let ingested = dir.join("ingest");
     let o = ingest(&card, &ingested);
     assert!(o.status.success(), "{}", stderr(&o));
     let frames = ingested.join("events.parquet");
-    let (card, frames) = (card.to_str().unwrap(), frames.to_str().unwrap());
-
-    let whole = dir.path().join("whole");
-    let o = otus(&train_args(card, frames, whole.to_str().unwrap()));
+    let (card, frames) = (
+        card.to_str().unwrap().to_string(),
+        frames.to_str().unwrap().to_string(),
+    );
+    let whole = dir.join("whole");
+    let o = otus(&train_args(&card, &frames, whole.to_str().unwrap()));
     assert!(o.status.success(), "{}", stderr(&o));
+    (card, frames, whole)
+}
+
+/// Runs `otus train --resume` on `model` and checks that the finished log
+/// holds every epoch once with the losses of the uninterrupted run
+/// `whole`, and that no partial checkpoint or weights are left.
+fn resumes_to_the_uninterrupted_losses(
+    card: &str,
+    frames: &str,
+    model: &Path,
+    whole: &Path,
+    after: &str,
+) {
+    let mut args = train_args(card, frames, model.to_str().unwrap());
+    args.push("--resume");
+    let o = otus(&args);
+    assert!(o.status.success(), "resume after {after}: {}", stderr(&o));
+    let got = log_epochs(model);
+    let want = log_epochs(whole);
+    assert_eq!(got.len(), 100, "after {after}");
+    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(g["epoch"].as_u64(), Some(i as u64));
+        for key in ["loss", "val_sw_x", "val_sw_z"] {
+            assert_eq!(g[key], w[key], "epoch {i} {key} after {after}");
+        }
+    }
+    for leftover in [
+        "checkpoint.new",
+        "checkpoint.old",
+        ".writing",
+        "best/.writing",
+    ] {
+        assert!(
+            !model.join(leftover).exists(),
+            "{leftover} left behind after {after}"
+        );
+    }
+}
+
+#[test]
+fn sigkill_during_training_resumes_from_a_complete_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (card, frames, whole) = ingest_and_train_whole(dir.path());
+    let (card, frames) = (card.as_str(), frames.as_str());
 
     // Kill at four points: soon after the first checkpoint, and 0.12 s,
     // 0.25 s and 0.4 s later (wherever in an epoch, a checkpoint or weight
@@ -87,34 +134,8 @@ fn sigkill_during_training_resumes_from_a_complete_checkpoint() {
             );
         }
 
-        let mut args = train_args(card, frames, killed.to_str().unwrap());
-        args.push("--resume");
-        let o = otus(&args);
-        assert!(
-            o.status.success(),
-            "resume after a kill at +{delay_ms} ms ({status}, {epochs_before} epochs logged): {}",
-            stderr(&o)
-        );
-        let got = log_epochs(&killed);
-        let want = log_epochs(&whole);
-        assert_eq!(got.len(), 100, "kill at +{delay_ms} ms");
-        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert_eq!(g["epoch"].as_u64(), Some(i as u64));
-            for key in ["loss", "val_sw_x", "val_sw_z"] {
-                assert_eq!(
-                    g[key], w[key],
-                    "epoch {i} {key} after a kill at +{delay_ms} ms"
-                );
-            }
-        }
-        for leftover in [
-            "checkpoint.new",
-            "checkpoint.old",
-            ".writing",
-            "best/.writing",
-        ] {
-            assert!(!killed.join(leftover).exists(), "{leftover} left behind");
-        }
+        let after = format!("a kill at +{delay_ms} ms ({status}, {epochs_before} epochs logged)");
+        resumes_to_the_uninterrupted_losses(card, frames, &killed, &whole, &after);
     }
 }
 
@@ -125,29 +146,13 @@ fn sigkill_during_training_resumes_from_a_complete_checkpoint() {
 /// checkpoint to the losses of an uninterrupted run.
 #[test]
 fn a_disk_that_fills_during_training_keeps_a_checkpoint_that_resumes() {
-    let allowed = Command::new("unshare")
-        .args([
-            "-m",
-            "sh",
-            "-c",
-            "mount -t tmpfs -o size=4k otus-probe /mnt",
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !allowed {
+    if !common::mount_namespaces_allowed() {
         eprintln!("mount namespaces are not allowed here: skipping");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let card = card(dir.path());
-    let ingested = dir.path().join("ingest");
-    let o = ingest(&card, &ingested);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let frames = ingested.join("events.parquet");
-    let (card, frames) = (card.to_str().unwrap(), frames.to_str().unwrap());
-    let whole = dir.path().join("whole");
-    let o = otus(&train_args(card, frames, whole.to_str().unwrap()));
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (card, frames, whole) = ingest_and_train_whole(dir.path());
+    let (card, frames) = (card.as_str(), frames.as_str());
 
     let disk = dir.path().join("disk");
     let kept = dir.path().join("kept");
@@ -190,19 +195,5 @@ fn a_disk_that_fills_during_training_keeps_a_checkpoint_that_resumes() {
         "the disk filled before the run ended ({before} epochs)"
     );
 
-    let mut args = train_args(card, frames, kept.to_str().unwrap());
-    args.push("--resume");
-    let o = otus(&args);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let got = log_epochs(&kept);
-    let want = log_epochs(&whole);
-    assert_eq!(got.len(), 100);
-    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-        for key in ["loss", "val_sw_x", "val_sw_z"] {
-            assert_eq!(g[key], w[key], "epoch {i} {key}");
-        }
-    }
-    for leftover in ["checkpoint.new", "checkpoint.old", ".writing"] {
-        assert!(!kept.join(leftover).exists(), "{leftover} left behind");
-    }
+    resumes_to_the_uninterrupted_losses(card, frames, &kept, &whole, "the disk filled");
 }

@@ -28,6 +28,17 @@ fn small_card(dir: &Path, learning_rate: &str, slices: u32) -> PathBuf {
     })
 }
 
+/// [`small_card`] whose runs go to `runs/` beside it (not `../out`, which
+/// would be outside the test's folder).
+fn small_card_into_runs(dir: &Path) -> PathBuf {
+    let card = small_card(dir, "2e-3", 50);
+    let text = std::fs::read_to_string(&card).unwrap();
+    assert!(text.contains("seed = 0\n"));
+    let text = text.replace("seed = 0\n", "seed = 0\noutput = \"runs\"\n");
+    std::fs::write(&card, text).unwrap();
+    card
+}
+
 fn run(card: &Path, out: Option<&Path>) -> String {
     let mut args = vec!["run", card.to_str().unwrap()];
     if let Some(out) = out {
@@ -228,13 +239,7 @@ fn run_writes_every_stage_and_skips_what_did_not_change() {
 #[test]
 fn runs_without_out_get_new_folders_and_reuse_unchanged_stages() {
     let dir = tempfile::tempdir().unwrap();
-    let card = small_card(dir.path(), "2e-3", 50);
-    let text = std::fs::read_to_string(&card).unwrap();
-    std::fs::write(
-        &card,
-        text.replace("seed = 0\n", "seed = 0\noutput = \"runs\"\n"),
-    )
-    .unwrap();
+    let card = small_card_into_runs(dir.path());
 
     run(&card, None);
     let log = run(&card, None);
@@ -282,13 +287,7 @@ fn card_init_writes_a_card_that_loads_and_refuses_to_overwrite() {
 #[test]
 fn reusing_stages_onto_a_full_disk_leaves_nothing_that_looks_complete() {
     let dir = tempfile::tempdir().unwrap();
-    let card = small_card(dir.path(), "2e-3", 50);
-    let text = std::fs::read_to_string(&card).unwrap();
-    std::fs::write(
-        &card,
-        text.replace("seed = 0\n", "seed = 0\noutput = \"runs\"\n"),
-    )
-    .unwrap();
+    let card = small_card_into_runs(dir.path());
     run(&card, None);
     let disk = dir.path().join("disk");
     std::fs::create_dir(&disk).unwrap();

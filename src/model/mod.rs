@@ -53,6 +53,29 @@ impl Otus {
     }
 }
 
+/// Checks the object names the settings refer to against the two spaces:
+/// every `model.masses` key and every `model.acceptance` object (of `x`).
+/// Called when a card loads and again when a model is built.
+pub fn check_names(settings: &ModelSettings, z: &Layout, x: &Layout) -> Result<(), Error> {
+    check_masses(settings, z, x)?;
+    Acceptance::resolve(&settings.acceptance, x).map(drop)
+}
+
+fn check_masses(settings: &ModelSettings, a: &Layout, b: &Layout) -> Result<(), Error> {
+    for key in settings.masses.keys() {
+        let known = [a, b]
+            .iter()
+            .any(|l| l.objects.iter().any(|o| *key == format!("{}_{o}", l.space)));
+        if !known {
+            return Err(Error::Settings(format!(
+                "model.masses.{key}: no such object in the {} or {} space",
+                a.space, b.space
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn map_spec(
     settings: &ModelSettings,
     input: &Layout,
@@ -71,17 +94,7 @@ fn map_spec(
             output.objects.len()
         )));
     }
-    for key in settings.masses.keys() {
-        let known = [input, output]
-            .iter()
-            .any(|l| l.objects.iter().any(|o| *key == format!("{}_{o}", l.space)));
-        if !known {
-            return Err(Error::Settings(format!(
-                "model.masses.{key}: no such object in the {} or {} space",
-                input.space, output.space
-            )));
-        }
-    }
+    check_masses(settings, input, output)?;
     Ok(MapSpec {
         input: input.clone(),
         output: output.clone(),

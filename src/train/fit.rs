@@ -11,7 +11,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::config::{Freeze, Stage, TrainSettings};
-use super::data::{Sample, Standardization, TrainData};
+use super::data::{Layout, Sample, Standardization, TrainData};
 use super::log::{self, EpochRecord};
 use super::loss::{self, SortMode};
 use super::saved::{self, BURN_VERSION, Manifest};
@@ -202,6 +202,30 @@ struct CheckpointState {
     train_events: (usize, usize),
 }
 
+/// The index in the z and in the x layout of the anchor object of the
+/// cosine terms (`train.anchor`, default the first z object); an error when
+/// either space lacks it. Called when a card loads and when training starts.
+pub fn anchor_indices(
+    settings: &TrainSettings,
+    z: &Layout,
+    x: &Layout,
+) -> Result<(usize, usize), Error> {
+    let anchor = settings
+        .anchor
+        .clone()
+        .unwrap_or_else(|| z.objects[0].clone());
+    let in_space = |layout: &Layout| {
+        layout.object_index(&anchor).ok_or_else(|| {
+            Error::Settings(format!(
+                "train.anchor: no object {anchor} in the {} space ({})",
+                layout.space,
+                layout.objects.join(", ")
+            ))
+        })
+    };
+    Ok((in_space(z)?, in_space(x)?))
+}
+
 /// Train the encoder and decoder on `data` with the schedule of `settings`,
 /// writing the model directory `options.out_dir`.
 ///
@@ -221,16 +245,7 @@ pub fn train(
     model_settings.validate()?;
     settings.validate()?;
     let (z_layout, x_layout) = data.layouts()?;
-    let anchor = settings
-        .anchor
-        .clone()
-        .unwrap_or_else(|| z_layout.objects[0].clone());
-    let anchor_z = z_layout.object_index(&anchor).ok_or_else(|| {
-        Error::Settings(format!("train.anchor: no object {anchor} in the z space"))
-    })?;
-    let anchor_x = x_layout.object_index(&anchor).ok_or_else(|| {
-        Error::Settings(format!("train.anchor: no object {anchor} in the x space"))
-    })?;
+    let (anchor_z, anchor_x) = anchor_indices(settings, &z_layout, &x_layout)?;
     let stages = settings.stages()?;
     let total_epochs: usize = stages.iter().map(|s| s.epochs).sum();
 

@@ -26,7 +26,8 @@ pub mod synthetic;
 pub use config::{Freeze, Stage, TrainSettings};
 pub use data::{Layout, Sample, Standardization, TrainData};
 pub use fit::{
-    BatchProgress, NoObserver, Observer, TrainOptions, TrainOutcome, select_device, train,
+    BatchProgress, NoObserver, Observer, TrainOptions, TrainOutcome, anchor_indices, select_device,
+    train,
 };
 pub use log::EpochRecord;
 pub use saved::{BURN_VERSION, Manifest, SavedModel, Which};

@@ -62,6 +62,20 @@ pub fn zee_0_only(text: &str) -> String {
     kept
 }
 
+/// Whether this process may mount a tmpfs in a private mount namespace
+/// (`unshare -m`: root or `CAP_SYS_ADMIN`).
+pub fn mount_namespaces_allowed() -> bool {
+    Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=4k otus-probe /mnt",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// How [`otus_in_sandbox`] makes a folder unusable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sandbox {
@@ -83,16 +97,7 @@ pub fn otus_in_sandbox(
     args: &[&str],
     keep: Option<&Path>,
 ) -> Option<(Output, Vec<String>)> {
-    let allowed = Command::new("unshare")
-        .args([
-            "-m",
-            "sh",
-            "-c",
-            "mount -t tmpfs -o size=4k otus-probe /mnt",
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !allowed {
+    if !mount_namespaces_allowed() {
         return None;
     }
     let options = match sandbox {
